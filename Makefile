@@ -1,0 +1,67 @@
+# A newcomer needs two commands: `make reports` (set up, then build every report) and `make test`
+# (set up, then run the tests). Everything else here is optional.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UV := python3 -m uv
+DATA_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: reports test test-slow lint lock benchmark setup system-packages clean
+
+## reports: set up, then build every explainer (HTML + PDF) and results/index.html
+reports: setup system-packages
+	$(BIN)/snakemake --cores 4
+
+## test: set up, then run the default test suite (under 10 minutes)
+test: setup system-packages
+	$(BIN)/pytest
+
+## test-slow: the slow tier (full-data checks), see README
+test-slow: setup system-packages
+	$(BIN)/pytest -m slow
+
+## lint: ruff and snakemake's linter
+lint: setup
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	$(BIN)/snakefmt --check workflow
+	$(BIN)/snakemake --lint
+
+## benchmark: PCA speed against scikit-learn on the full data (needs `make reports` data first)
+benchmark: setup
+	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
+	$(BIN)/python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --output results/benchmarks/pca.json
+
+## setup: the locked Python environment in .venv (uv from PyPI, versions from uv.lock)
+setup: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+	@touch $@
+
+## system-packages: Debian's Fashion-MNIST files and poppler (PDF checks in tests), where apt is usable
+system-packages:
+	@missing=""; \
+	[ -f $(DATA_DIR)/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
+	command -v pdfinfo >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "note: not root or no apt-get; missing Debian packages:$$missing." ; \
+		echo "      The download step will fall back to the official mirrors (config/config.yaml: data.sources)."; \
+	fi
+
+## lock: after editing pyproject.toml, update uv.lock and the conda export of it
+lock:
+	$(UV) lock
+	$(UV) export --frozen --no-dev --no-emit-project --format requirements-txt --quiet \
+		-o workflow/envs/requirements.txt
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,207 @@
+"""Pieces every pipeline script shares: atomic writes, the prepared dataset, clear errors.
+
+Kept free of heavy imports (no torch, no matplotlib) so that every script that imports it stays quick to
+start; plotting helpers live in ``plotstyle.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+#: The ten Fashion-MNIST classes, in label order (label 0 is "T-shirt/top").
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+IMAGE_SIDE = 28
+
+#: Split codes stored in the prepared dataset's ``split`` field.
+TRAIN, TEST = 0, 1
+
+#: One record of the prepared dataset: a whole image, its label and the split it came from. A single
+#: structured ``.npy`` file keeps the three together and can be memory-mapped by every later step.
+RECORD_DTYPE = np.dtype([("image", np.uint8, (IMAGE_SIDE, IMAGE_SIDE)), ("label", np.uint8), ("split", np.uint8)])
+
+
+class PipelineError(Exception):
+    """An error the user can act on: its message names the file or setting and says what to do."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Atomic output
+# --------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Why: an interrupted or failed run must never leave a half-written file that a rerun (or Snakemake)
+    would trust. The temporary file lives in the same folder so that the final ``os.replace`` is atomic.
+    ``suffix`` keeps the extension for writers that infer the format from it (``np.save``, ``savefig``).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.",
+        suffix=(suffix if suffix is not None else target.suffix) + ".tmp",
+        dir=target.parent,
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing and move it onto ``path`` when the block ends without error."""
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
+        yield handle
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as pretty, key-sorted JSON, atomically, so that reruns give the same bytes."""
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        handle.write("\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file, turning a missing or malformed file into a ``PipelineError`` that names it."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found; run the step that produces it first") from None
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"{path}: not valid JSON ({exc}); delete it and rerun the step that writes it") from None
+
+
+def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    """Save plain numeric arrays atomically as ``.npz`` (loaded later with ``allow_pickle=False``)."""
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+
+
+def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` without unpickling anything, so a tampered file cannot run code."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found; run the step that produces it first") from None
+    except (ValueError, OSError) as exc:
+        raise PipelineError(f"{path}: not a readable .npz array file ({exc}); delete it and rerun") from None
+
+
+# --------------------------------------------------------------------------------------------------------
+# The prepared dataset
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Memory-mapped view of the prepared dataset; ``images`` are uint8 ``(n, 28, 28)``."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def flat_float(self, dtype: type = np.float64) -> np.ndarray:
+        """Images as ``(n, 784)`` floats scaled to [0, 1], the scale the source thread's numbers use."""
+        return self.images.reshape(len(self), -1).astype(dtype) / 255.0
+
+
+def make_records(images: np.ndarray, labels: np.ndarray, split: np.ndarray | int) -> np.ndarray:
+    """Pack images, labels and split codes into records of ``RECORD_DTYPE``."""
+    images = np.asarray(images, dtype=np.uint8)
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise PipelineError(f"expected images of shape (n, 28, 28), got {images.shape}")
+    if len(labels) != len(images):
+        raise PipelineError(f"{len(images)} images but {len(labels)} labels")
+    records = np.empty(len(images), dtype=RECORD_DTYPE)
+    records["image"] = images
+    records["label"] = labels
+    records["split"] = split
+    return records
+
+
+def save_records(path: str | os.PathLike[str], records: np.ndarray) -> None:
+    """Write the prepared dataset as one ``.npy`` file, atomically."""
+    if records.dtype != RECORD_DTYPE:
+        raise PipelineError(f"records have dtype {records.dtype}, expected {RECORD_DTYPE}")
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, records, allow_pickle=False)
+
+
+def load_records(path: str | os.PathLike[str]) -> np.ndarray:
+    """Memory-map the prepared dataset, checking that it is what ``prepare.py`` writes."""
+    try:
+        records = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: prepared dataset not found; run the prepare step first") from None
+    except ValueError as exc:
+        raise PipelineError(f"{path}: not a prepared dataset ({exc}); delete it and rerun the prepare step") from None
+    if records.dtype != RECORD_DTYPE:
+        raise PipelineError(f"{path}: has dtype {records.dtype}, expected {RECORD_DTYPE}; rerun the prepare step")
+    return records
+
+
+def load_split(path: str | os.PathLike[str], split: str) -> Dataset:
+    """Return the ``"train"`` or ``"test"`` part of the prepared dataset (images stay memory-mapped views)."""
+    codes = {"train": TRAIN, "test": TEST}
+    if split not in codes:
+        raise PipelineError(f"unknown split {split!r}; use 'train' or 'test'")
+    records = load_records(path)
+    index = np.flatnonzero(records["split"] == codes[split])
+    if index.size == 0:
+        raise PipelineError(f"{path}: holds no {split} images; check the data settings and rerun prepare")
+    # The prepare step writes each split as one contiguous block, so a slice keeps the memory map.
+    part = records[index[0] : index[-1] + 1] if index[-1] - index[0] + 1 == index.size else records[index]
+    return Dataset(images=part["image"], labels=part["label"])
+
+
+# --------------------------------------------------------------------------------------------------------
+# Command-line entry points
+# --------------------------------------------------------------------------------------------------------
+
+
+def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> int:
+    """Run a script's ``main`` and turn a ``PipelineError`` into one clear line and exit status 1.
+
+    Why: a user who hits bad input should read what to do, not a traceback; unexpected errors still
+    raise with their traceback because they are bugs.
+    """
+    try:
+        main(argv)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,136 @@
+"""The workflow as a whole: config validation, the DAG, and an end-to-end run on a small slice of the real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEFILE = ROOT / "workflow" / "Snakefile"
+DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
+
+#: A config for quick end-to-end runs: the real files, but only a slice of them.
+SMALL_CONFIG = {
+    "data": {"sources": [str(DEBIAN_DATA)], "max_train": 2000, "max_test": 500},
+    "pca": {"n_components": 4, "reconstruction_counts": [1, 4, 24, 84]},
+}
+
+
+def snakemake(workdir: Path, *args: str, config: dict | None = None) -> subprocess.CompletedProcess[str]:
+    """Run Snakemake on this repository's workflow with ``workdir`` as its working directory."""
+    config_dir = workdir / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.yaml").write_text(yaml.safe_dump(config if config is not None else SMALL_CONFIG))
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
+        "--cores", "2", *args,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(command, capture_output=True, text=True, cwd=workdir, env=env, timeout=900)
+
+
+def planned_jobs(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """Parse the job table Snakemake prints for a (dry) run: rule name -> count."""
+    jobs: dict[str, int] = {}
+    for match in re.finditer(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, re.MULTILINE):
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = planned_jobs(result)
+    assert jobs["download"] == 4
+    for rule in ("prepare", "pca", "pca_claims", "provenance", "report_html", "report_pdf", "index", "all"):
+        assert jobs[rule] == 1, rule
+    assert sum(1 for rule in jobs if rule.startswith("fig_pca_")) == 5
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "words"),
+    [
+        ({"pca": {"n_components": -1}}, "pca.n_components", "minimum"),
+        ({"pca": {"n_componets": 4}}, "pca", "n_componets"),
+        ({"data": {"max_train": "many"}}, "data.max_train", "not of type"),
+        ({"report": {"page_size": "A5"}}, "report.page_size", "A4"),
+        ({"pca": {"reconstruction_counts": [1, 0]}}, "pca.reconstruction_counts.1", "minimum"),
+    ],
+    ids=["negative-count", "unknown-key", "wrong-type", "bad-enum", "bad-list-item"],
+)
+def test_bad_config_stops_before_any_job(tmp_path: Path, config: dict, key: str, words: str) -> None:
+    result = snakemake(tmp_path, config=config)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"key '{key}'" in output, output
+    assert words in output, output
+    assert "config/README.md" in output
+    assert not (tmp_path / "results").exists(), "a job ran despite the invalid config"
+
+
+def test_defaults_fill_a_partial_config(tmp_path: Path) -> None:
+    """Keys left out take the schema's defaults, so a one-line config is enough."""
+    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", config={"pca": {"n_components": 3}})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--n-components 3" in result.stdout
+    assert "--counts 1 4 24 84 187" in result.stdout
+
+
+@pytest.mark.skipif(
+    not (DEBIAN_DATA / "train-images-idx3-ubyte.gz").exists(),
+    reason="needs Debian's dataset-fashion-mnist package (`make test` installs it as root)",
+)
+def test_end_to_end_small_config(tmp_path: Path) -> None:
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = tmp_path / "results"
+
+    for path in ("index.html", "reports/pca.html", "reports/pca.pdf"):
+        assert (results / path).stat().st_size > 0, path
+    assert (results / "reports" / "pca.pdf").read_bytes().startswith(b"%PDF")
+    html = (results / "reports" / "pca.html").read_text()
+    for name in ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection"):
+        assert f"../figures/pca/{name}.svg" in html, name
+        assert (results / "figures" / "pca" / f"{name}.svg").exists()
+    assert "data:image" not in html, "figures must be referenced as files, not inlined"
+    index = (results / "index.html").read_text()
+    assert "reports/pca.html" in index and "reports/pca.pdf" in index
+
+    metrics = json.loads((results / "pca" / "metrics.json").read_text())
+    assert metrics["n_samples"] == 2000
+    assert len(metrics["explained_variance_ratio"]) == 784
+    # Every claim's measured value made it into the page.
+    claims = json.loads((results / "pca" / "claims.json").read_text())
+    assert len(claims["claims"]) >= 6
+    for claim in claims["claims"]:
+        assert claim["verdict"] in html
+    # The appendix carries the data checksums.
+    provenance = json.loads((results / "provenance" / "pca.json").read_text())
+    for entry in provenance["data"]:
+        assert entry["sha256"] in html
+
+    # Nothing changed: nothing to do.
+    rerun = snakemake(tmp_path, "--dry-run")
+    assert rerun.returncode == 0
+    assert planned_jobs(rerun) == {}, rerun.stdout
+
+    # Touching a template reruns only the rendering jobs.
+    newer = time.time() + 5
+    templates = ROOT / "templates" / "pca.html.j2"
+    original = templates.stat()
+    try:
+        os.utime(templates, (newer, newer))
+        touched = snakemake(tmp_path, "--dry-run")
+    finally:
+        os.utime(templates, ns=(original.st_atime_ns, original.st_mtime_ns))
+    assert touched.returncode == 0, touched.stderr
+    assert set(planned_jobs(touched)) == {"report_html", "report_pdf", "index", "all"}, touched.stdout

@@ -1,0 +1,162 @@
+# Shared helpers of the rules: config validation, script paths and input functions. Rules compute nothing
+# themselves; whatever chooses inputs or builds arguments lives here.
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+def validate_config(config):
+    """Validate the config against the schema (which also fills in defaults), naming the bad key on error."""
+    try:
+        validate(config, "../schemas/config.schema.yaml")
+    except WorkflowError as exc:
+        cause = exc.__context__  # the jsonschema ValidationError that Snakemake wrapped
+        if not hasattr(cause, "absolute_path"):
+            raise
+        key = ".".join(str(part) for part in cause.absolute_path) or "(top level)"
+        raise WorkflowError(
+            f"Invalid config: key '{key}': {cause.message}. "
+            "Fix it in config/config.yaml (or --config/--configfile); config/README.md lists every setting."
+        ) from None
+
+
+validate_config(config)
+
+#: The interpreter running Snakemake runs every script too, so rules use the project's environment.
+PYTHON = shlex.quote(sys.executable)
+ROOT = Path(workflow.basedir).parent
+SCRIPTS = ROOT / "scripts"
+TEMPLATES = ROOT / "templates"
+#: The software environment of the jobs when Snakemake deploys it with conda (default: the uv .venv).
+ENV = str(ROOT / "workflow" / "envs" / "explainers.yaml")
+#: WeasyPrint may read files only below these two folders (the PDF rule passes both).
+RESULTS_DIR = Path("results").resolve()
+
+#: The four official Fashion-MNIST files, by the names the download and prepare rules use.
+RAW_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+DATASET = "results/data/fashion-mnist.npy"
+DATASET_META = "results/data/fashion-mnist.json"
+
+#: Every explainer the site publishes: what its page is built from. Later explainers add an entry here.
+EXPLAINERS = {
+    "pca": {
+        "title": "PCA on Fashion-MNIST: how many components are enough?",
+        "summary": "Principal component analysis of the Fashion-MNIST clothing images: variance as "
+        "information, what the components look like, and how many you need.",
+        "template": "pca.html.j2",
+        "context": {
+            "metrics": "results/pca/metrics.json",
+            "claims": "results/pca/claims.json",
+            "dataset": DATASET_META,
+        },
+        "figures": ["variance_bar", "variance_cumulative", "components", "reconstructions", "projection"],
+        "steps": ["prepare", "pca", "pca_claims"],
+    },
+}
+
+
+def quoted(values, flag=None):
+    """Shell-quote a list of values, each preceded by ``flag`` when given (for repeatable options)."""
+    parts = []
+    for value in values:
+        if flag:
+            parts.append(flag)
+        parts.append(shlex.quote(str(value)))
+    return " ".join(parts)
+
+
+def subset_args():
+    """``--max-train``/``--max-test`` for prepare when the config asks for a subset of the data."""
+    args = []
+    for key, flag in (("max_train", "--max-train"), ("max_test", "--max-test")):
+        if config["data"][key] is not None:
+            args += [flag, str(config["data"][key])]
+    return " ".join(args)
+
+
+def benchmark_file(step):
+    """Where Snakemake records the run time and memory of a step (one file per rule or wildcard value)."""
+    return f"benchmarks/{step}.tsv"
+
+
+def explainer_figures(explainer):
+    """The figure SVGs of an explainer, in the order they are numbered on its page."""
+    return [f"results/figures/{explainer}/{name}.svg" for name in EXPLAINERS[explainer]["figures"]]
+
+
+def figure_sidecars(explainer):
+    """The JSON sidecars (title, alt text, computed numbers) written beside each figure."""
+    return [path.removesuffix(".svg") + ".json" for path in explainer_figures(explainer)]
+
+
+def provenance_inputs(wildcards):
+    """Download sidecars (checksums, sources) and benchmark files of every step the explainer depends on."""
+    explainer = EXPLAINERS[wildcards.explainer]
+    steps = [f"download/{name}" for name in RAW_FILES.values()] + explainer["steps"]
+    steps += [f"fig_{wildcards.explainer}_{name}" for name in explainer["figures"]]
+    return {
+        "data": [f"results/data/raw/{name}.json" for name in RAW_FILES.values()],
+        "benchmarks": [benchmark_file(step) for step in steps],
+    }
+
+
+def provenance_args(wildcards, input):
+    """``--benchmark STEP=PATH`` pairs, named by the step each file measures."""
+    pairs = [f"{Path(path).with_suffix('').relative_to('benchmarks')}={path}" for path in input.benchmarks]
+    return quoted(pairs, "--benchmark")
+
+
+def report_inputs(wildcards):
+    """Everything an explainer's HTML page is built from: context files, figures, sidecars, templates."""
+    explainer = EXPLAINERS[wildcards.explainer]
+    return {
+        **explainer["context"],
+        "provenance": f"results/provenance/{wildcards.explainer}.json",
+        "figures": explainer_figures(wildcards.explainer),
+        "sidecars": figure_sidecars(wildcards.explainer),
+        "templates": sorted(str(path) for path in TEMPLATES.iterdir() if path.is_file()),
+        "code": str(SCRIPTS / "render_html.py"),
+    }
+
+
+def report_template(wildcards):
+    """The Jinja2 template of an explainer's page."""
+    return EXPLAINERS[wildcards.explainer]["template"]
+
+
+def pdf_figures(wildcards):
+    """The figures a PDF handout embeds, so that a redrawn figure re-renders the PDF."""
+    return explainer_figures(wildcards.explainer)
+
+
+def report_args(wildcards, input):
+    """``--context KEY=PATH`` and ``--figure NAME=PATH`` flags for render_html.py."""
+    explainer = EXPLAINERS[wildcards.explainer]
+    contexts = [f"{key}={input[key]}" for key in [*explainer["context"], "provenance"]]
+    figures = [f"{name}={path}" for name, path in zip(explainer["figures"], input.figures)]
+    return " ".join([quoted(contexts, "--context"), quoted(figures, "--figure")])
+
+
+def index_entries():
+    """The index page's cards, as JSON for render_html.py."""
+    entries = [
+        {
+            "name": name,
+            "title": spec["title"],
+            "summary": spec["summary"],
+            "html": f"reports/{name}.html",
+            "pdf": f"reports/{name}.pdf",
+        }
+        for name, spec in EXPLAINERS.items()
+    ]
+    return json.dumps(entries, sort_keys=True)
