@@ -61,11 +61,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.",
-        suffix=(suffix if suffix is not None else target.suffix) + ".tmp",
-        dir=target.parent,
-    )
+    # The extension stays last (".tmp.npy"): np.save and savefig append or infer it from the name.
+    extension = suffix if suffix is not None else target.suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{extension}", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

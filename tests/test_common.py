@@ -1,0 +1,61 @@
+"""The shared helpers: atomic writes leave either the complete new file or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from common import (
+    RECORD_DTYPE,
+    TEST,
+    TRAIN,
+    PipelineError,
+    atomic_open,
+    load_npz,
+    load_records,
+    load_split,
+    make_records,
+    read_json,
+    save_npz,
+    save_records,
+    write_json,
+)
+
+
+def test_atomic_open_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_open(target) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"], "temporary file left behind"
+
+
+def test_npz_and_npy_round_trip_through_atomic_writes(tmp_path: Path) -> None:
+    save_npz(tmp_path / "a.npz", x=np.arange(5.0))
+    assert np.array_equal(load_npz(tmp_path / "a.npz")["x"], np.arange(5.0))
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    records = np.concatenate([make_records(images[:2], [1, 2], TRAIN), make_records(images[2:], [3], TEST)])
+    save_records(tmp_path / "d.npy", records)
+    assert load_records(tmp_path / "d.npy").dtype == RECORD_DTYPE
+    test = load_split(tmp_path / "d.npy", "test")
+    assert test.labels.tolist() == [3] and np.array_equal(test.images[0], images[2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "d.npy"]
+
+
+def test_json_is_sorted_and_errors_name_the_file(tmp_path: Path) -> None:
+    write_json(tmp_path / "m.json", {"b": 1, "a": 2})
+    assert (tmp_path / "m.json").read_text().index('"a"') < (tmp_path / "m.json").read_text().index('"b"')
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(PipelineError, match="bad.json"):
+        read_json(tmp_path / "bad.json")
+    with pytest.raises(PipelineError, match="missing.npz"):
+        load_npz(tmp_path / "missing.npz")
+
+
+def test_npz_with_pickled_objects_is_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
+    with pytest.raises(PipelineError, match="evil.npz"):
+        load_npz(tmp_path / "evil.npz")
