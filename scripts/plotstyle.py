@@ -1,0 +1,217 @@
+"""One look for every chart, and the plumbing that makes figure files reproducible.
+
+Every figure script calls ``apply_style()`` once, builds its chart with ``new_figure``, and ends with
+``save_svg`` plus ``write_sidecar``. Keeping fonts, sizes, colours and the SVG settings here means that a
+change of look is one edit, and that two runs of the pipeline give byte-identical SVG files.
+
+The readers at the bottom (``read_ratios``, ``read_pca``) are shared by the PCA figures: they check the
+inputs once and turn a malformed file into a ``PipelineError`` that names it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from cycler import cycler  # matplotlib's own dependency
+from matplotlib.figure import Figure
+
+from common import PipelineError, atomic_path, load_npz, read_json, write_json
+
+#: Width of a figure that fills an A4 page's text block at 100 % (16 cm).
+PAGE_WIDTH_IN = 6.3
+
+#: Okabe & Ito's palette (colour-blind safe), ordered so that neighbours also differ in lightness and so
+#: stay apart when printed in grey; lines additionally cycle through dash patterns.
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+#: One colour and one marker per Fashion-MNIST class (label order). Each class differs from every other in
+#: marker shape, so classes stay apart in grey-scale print and for readers with any colour vision.
+CLASS_COLORS: tuple[str, ...] = (
+    "#0072B2",  # T-shirt/top  blue
+    "#E69F00",  # Trouser      orange
+    "#009E73",  # Pullover     bluish green
+    "#CC79A7",  # Dress        reddish purple
+    "#56B4E9",  # Coat         sky blue
+    "#D55E00",  # Sandal       vermillion
+    "#000000",  # Shirt        black
+    "#999933",  # Sneaker      olive
+    "#882255",  # Bag          wine
+    "#777777",  # Ankle boot   grey
+)
+CLASS_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "<", "h", ">")
+
+#: Colour maps: a diverging one for signed loadings (centre = 0), grey for images (ink on paper).
+DIVERGING_CMAP = "RdBu_r"
+IMAGE_CMAP = "gray_r"
+
+#: Fixed salt for the ids matplotlib writes into SVG files; without it every run gets new random ids.
+SVG_HASHSALT = "ml-explainers"
+
+
+def apply_style() -> None:
+    """Set matplotlib's defaults for every chart of the project (fonts, sizes, colours, SVG output).
+
+    Why rcParams and not per-chart settings: a chart that forgets one option still matches the others.
+    """
+    import matplotlib.style
+
+    matplotlib.style.use("default")  # start from matplotlib's defaults, whatever ran before
+    matplotlib.use("svg")  # no display is needed or wanted: figures are files
+    matplotlib.rcParams.update(
+        {
+            # Text: one font, sizes chosen for a 16 cm wide figure read at 100 %.
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "axes.titlesize": 9.5,
+            "axes.titleweight": "normal",
+            "axes.labelsize": 9,
+            "xtick.labelsize": 8,
+            "ytick.labelsize": 8,
+            "legend.fontsize": 8,
+            "legend.title_fontsize": 8.5,
+            "figure.titlesize": 10.5,
+            "figure.titleweight": "bold",
+            "figure.figsize": (PAGE_WIDTH_IN, 3.2),
+            "figure.dpi": 100,
+            "figure.constrained_layout.use": True,
+            # Axes: light grid behind the data, no box on the top and right.
+            "axes.prop_cycle": cycler(color=list(PALETTE)) + cycler(linestyle=list(LINESTYLES)),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "axes.axisbelow": True,
+            "grid.color": "#d9d9d9",
+            "grid.linewidth": 0.6,
+            "axes.edgecolor": "#333333",
+            "axes.linewidth": 0.8,
+            "lines.linewidth": 1.6,
+            "legend.frameon": False,
+            "image.interpolation": "nearest",  # pixels stay square blocks in every viewer (no smoothing)
+            "image.cmap": IMAGE_CMAP,
+            # Files: SVG with text as paths (looks the same without the font installed), fixed ids.
+            "svg.fonttype": "path",
+            "svg.hashsalt": SVG_HASHSALT,
+            "svg.image_inline": True,
+            "savefig.format": "svg",
+            "savefig.dpi": 150,  # resolution of the raster parts only: dense scatter plots and image panels
+            "savefig.bbox": None,
+            "savefig.transparent": False,
+            "savefig.facecolor": "white",
+            "path.simplify": True,
+        }
+    )
+
+
+def new_figure(height_in: float, width_in: float = PAGE_WIDTH_IN) -> Figure:
+    """A page-wide figure with constrained layout, detached from pyplot so nothing global keeps it alive."""
+    return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def set_title(fig: Figure, title: str) -> None:
+    """Put the figure's title on top, wrapped into balanced lines if it would not fit the figure's width.
+
+    Why: constrained layout does not shrink a too-long title, it clips it at the figure's edge.
+    """
+    size = float(matplotlib.rcParams["figure.titlesize"])
+    max_chars = int(fig.get_figwidth() * 72 / (0.66 * size))  # bold DejaVu Sans averages ~0.62 em a glyph
+    lines = math.ceil(len(title) / max_chars)
+    width = min(max_chars, math.ceil(len(title) / lines) + 6)  # slack so words need not split evenly
+    fig.suptitle(textwrap.fill(title, width=width))
+
+
+def save_svg(fig: Figure, path: str | os.PathLike[str]) -> None:
+    """Write ``fig`` as SVG atomically, with no date, so that reruns give byte-identical files.
+
+    The figure's artists are cleared afterwards: a script that draws several figures does not keep them all.
+    """
+    with atomic_path(path, suffix=".svg") as tmp:
+        fig.savefig(tmp, format="svg", metadata={"Date": None})
+    fig.clear()
+
+
+def plain(value: Any) -> Any:
+    """Turn numpy scalars/arrays (and containers of them) into JSON-ready Python values."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return plain(value.tolist())
+    return value
+
+
+def write_sidecar(path: str | os.PathLike[str], *, title: str, alt: str, **numbers: Any) -> None:
+    """Write a figure's JSON sidecar: its title, alt text describing the data, and numbers prose may quote."""
+    write_json(path, {"title": title, "alt": alt, **plain(numbers)})
+
+
+def percent(ratio: float, digits: int = 1) -> str:
+    """Format a ratio as a percentage the way every figure and alt text writes it, e.g. ``29.0 %``."""
+    return f"{100 * ratio:.{digits}f} %"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inputs shared by the PCA figures
+# --------------------------------------------------------------------------------------------------------
+
+
+def read_ratios(path: str | os.PathLike[str]) -> np.ndarray:
+    """Return ``explained_variance_ratio`` from the PCA metrics file as a float array, checked.
+
+    Why check here: a truncated or hand-edited metrics file would otherwise draw a plausible-looking but
+    wrong chart.
+    """
+    metrics = read_json(path)
+    values = metrics.get("explained_variance_ratio") if isinstance(metrics, dict) else None
+    if not isinstance(values, list) or not values:
+        raise PipelineError(f"{path}: has no 'explained_variance_ratio' list; rerun the pca step")
+    ratios = np.asarray(values, dtype=np.float64)
+    if ratios.ndim != 1 or not np.all(np.isfinite(ratios)) or np.any(ratios < 0) or ratios.sum() > 1 + 1e-6:
+        raise PipelineError(
+            f"{path}: 'explained_variance_ratio' must be finite, non-negative numbers summing to at most 1; "
+            "rerun the pca step"
+        )
+    if np.any(np.diff(ratios) > 1e-12):
+        raise PipelineError(f"{path}: 'explained_variance_ratio' is not sorted in decreasing order; rerun pca")
+    return ratios
+
+
+def read_pca(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load ``pca.npz`` and check the arrays the figures use: ``mean (d,)``, ``components (m, d)``, ratios."""
+    arrays = load_npz(path)
+    missing = [key for key in ("mean", "components", "explained_variance_ratio") if key not in arrays]
+    if missing:
+        raise PipelineError(f"{path}: missing array(s) {', '.join(missing)}; rerun the pca step")
+    mean = np.asarray(arrays["mean"], dtype=np.float64)
+    components = np.asarray(arrays["components"], dtype=np.float64)
+    ratios = np.asarray(arrays["explained_variance_ratio"], dtype=np.float64)
+    if mean.ndim != 1 or components.ndim != 2 or components.shape[1] != mean.size or ratios.ndim != 1:
+        raise PipelineError(
+            f"{path}: expected mean (d,) and components (m, d), got {mean.shape} and {components.shape}; "
+            "rerun the pca step"
+        )
+    if ratios.size != components.shape[0]:
+        raise PipelineError(
+            f"{path}: {ratios.size} explained variance ratios for {components.shape[0]} components; rerun the pca step"
+        )
+    return {"mean": mean, "components": components, "explained_variance_ratio": ratios}
+
+
+def check_count(value: int, upper: int, flag: str, why: str = "") -> int:
+    """Return ``value`` if ``1 <= value <= upper``; otherwise raise an error that names the ``flag``."""
+    if not 1 <= value <= upper:
+        reason = f" ({why})" if why else ""
+        raise PipelineError(f"{flag} {value} is out of range: use a number from 1 to {upper}{reason}")
+    return value
+
+
+def as_list(values: Sequence[float]) -> list[float]:
+    """Plain floats, rounded to 10 significant digits so tiny BLAS differences do not change sidecars."""
+    return [float(f"{v:.10g}") for v in values]
