@@ -7,10 +7,12 @@ start; plotting helpers live in ``plotstyle.py``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +103,19 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
-    """Save plain numeric arrays atomically as ``.npz`` (loaded later with ``allow_pickle=False``)."""
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
+    """Save plain numeric arrays as an uncompressed ``.npz``, atomically and byte-identical on every run.
+
+    Why not ``np.savez``: it stamps each zip member with the current time, so two runs with the same input
+    would give different bytes; here every member gets the fixed zip epoch 1980-01-01. Arrays are written
+    with ``allow_pickle=False`` and loaded the same way by ``load_npz``.
+    """
+    with atomic_open(path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
 
 
 def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from common import (
     RECORD_DTYPE,
     TEST,
@@ -49,13 +50,13 @@ def test_json_is_sorted_and_errors_name_the_file(tmp_path: Path) -> None:
     write_json(tmp_path / "m.json", {"b": 1, "a": 2})
     assert (tmp_path / "m.json").read_text().index('"a"') < (tmp_path / "m.json").read_text().index('"b"')
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(PipelineError, match="bad.json"):
+    with pytest.raises(PipelineError, match=r"bad\.json"):
         read_json(tmp_path / "bad.json")
-    with pytest.raises(PipelineError, match="missing.npz"):
+    with pytest.raises(PipelineError, match=r"missing\.npz"):
         load_npz(tmp_path / "missing.npz")
 
 
 def test_npz_with_pickled_objects_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
-    with pytest.raises(PipelineError, match="evil.npz"):
+    with pytest.raises(PipelineError, match=r"evil\.npz"):
         load_npz(tmp_path / "evil.npz")
