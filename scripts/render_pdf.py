@@ -1,0 +1,182 @@
+"""Print an explainer page to a PDF handout with WeasyPrint, reading only files from allowed folders.
+
+The page's print style sheet (in templates/style.css) lays out the handout; this script adds the paper size,
+takes the PDF title and author from the page's ``<title>`` and ``<meta name="author">``, and writes the same
+bytes on every run (no creation date, an identifier derived from the content, fixed font time stamps).
+
+Every resource the page asks for goes through ``SafeFetcher``: only ``data:`` URLs and local files inside the
+``--allow`` folders are read. Anything else (the network, ``/etc/passwd``, a ``../`` escape, a symlink out of
+the allowed folders) fails the render with an error naming the URL, and no PDF is written.
+
+Usage (as the Snakemake rule calls it)::
+
+    python scripts/render_pdf.py --html results/reports/pca.html --output results/reports/pca.pdf \\
+        --allow results --allow templates --page-size A4
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from common import PipelineError, atomic_path, run_cli
+
+PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
+
+
+class RefusedURLError(FatalURLFetchingError):
+    """A URL outside the allowed folders. Fatal, so WeasyPrint stops instead of logging a warning."""
+
+
+class SafeFetcher(URLFetcher):
+    """A URL fetcher that reads ``data:`` URLs and files inside allowed folders, and nothing else.
+
+    Why: an HTML page is input, and WeasyPrint would otherwise fetch whatever it names, from the network or
+    from anywhere on disk, into the PDF. Refusals and failed fetches are also recorded, because WeasyPrint
+    catches some errors (inside SVG images, for instance) and would only log them.
+    """
+
+    def __init__(self, allowed: Sequence[str | os.PathLike[str]], **kwargs: Any) -> None:
+        super().__init__(allowed_protocols=("data", "file"), **kwargs)
+        self.allowed = tuple(Path(folder).resolve() for folder in allowed)
+        self.refused: list[str] = []
+        self.failed: list[str] = []
+
+    def allowed_path(self, url: str) -> Path | None:
+        """The resolved local path of a ``file:`` URL if it lies inside an allowed folder, else ``None``."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        path = Path(unquote(parts.path)).resolve()
+        if any(path.is_relative_to(folder) for folder in self.allowed):
+            return path
+        return None
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        """Fetch ``url`` if the rules allow it; refuse it (and remember that) otherwise."""
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme != "data" and self.allowed_path(url) is None:
+            self.refused.append(url)
+            raise RefusedURLError(f"refused to fetch {url}")
+        try:
+            return super().fetch(url, headers)
+        except Exception as exc:
+            self.failed.append(f"{url} ({type(exc).__name__}: {exc})")
+            raise
+
+    def describe_allowed(self) -> str:
+        """The allowed folders, for error messages."""
+        return ", ".join(str(folder) for folder in self.allowed) or "(none)"
+
+
+class _ErrorCollector(logging.Handler):
+    """Collects WeasyPrint's error messages, which it logs instead of raising (a broken image, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def collect_weasyprint_errors() -> Iterator[_ErrorCollector]:
+    """Attach an error collector to WeasyPrint's logger for the duration of a render."""
+    collector = _ErrorCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+
+
+#: Time stamp written into the subset fonts' ``head`` tables when fontTools subsets them (WeasyPrint's fallback
+#: when the HarfBuzz subsetter is missing): 1980-01-01, the usual fixed date of reproducible builds.
+FIXED_SOURCE_DATE_EPOCH = "315532800"
+
+
+@contextmanager
+def fixed_font_timestamps() -> Iterator[None]:
+    """Make font subsetting reproducible for one render.
+
+    Why: fontTools stamps every font it saves with the current time unless ``SOURCE_DATE_EPOCH`` is set, so two
+    renders of the same page would differ in the embedded fonts. A value the caller already set is kept.
+    """
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    if previous is None:
+        os.environ["SOURCE_DATE_EPOCH"] = FIXED_SOURCE_DATE_EPOCH
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def page_size_css(page_size: str) -> str:
+    """The one style rule this script adds: the paper size, kept out of style.css so one page prints on both."""
+    if page_size not in PAGE_SIZES:
+        raise PipelineError(f"--page-size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
+    return f"@page {{ size: {page_size}; }}"
+
+
+def render_pdf(html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4") -> bytes:
+    """Render the HTML file to PDF bytes, failing if any resource was refused or could not be loaded."""
+    html_path = Path(html_path)
+    if not html_path.is_file():
+        raise PipelineError(f"{html_path}: HTML page not found; run the render_html step first")
+    fetcher = SafeFetcher(allowed)
+    stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
+    refused_during_render: str | None = None
+    with collect_weasyprint_errors() as errors, fixed_font_timestamps():
+        try:
+            document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
+            pdf = document.write_pdf(stylesheets=[stylesheet], pdf_identifier=True, uncompressed_pdf=False)
+        except RefusedURLError as exc:
+            refused_during_render = str(exc)
+    if fetcher.refused or refused_during_render:
+        urls = ", ".join(dict.fromkeys(fetcher.refused)) or refused_during_render
+        raise PipelineError(
+            f"{html_path}: refused to read {urls}; only data: URLs and files inside the allowed folders "
+            f"({fetcher.describe_allowed()}) may be read; pass the folder with --allow if it is meant to be"
+        )
+    if fetcher.failed:
+        raise PipelineError(f"{html_path}: could not load {'; '.join(fetcher.failed)}")
+    if errors.messages:
+        raise PipelineError(f"{html_path}: WeasyPrint reported: {'; '.join(errors.messages)}")
+    return pdf
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, render the PDF and write it atomically."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", required=True, help="HTML page to print")
+    parser.add_argument("--output", required=True, help="PDF file to write")
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder WeasyPrint may read files from (repeatable); everything else is refused",
+    )
+    parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size of the handout")
+    args = parser.parse_args(argv)
+
+    pdf = render_pdf(args.html, args.allow, args.page_size)
+    with atomic_path(args.output, suffix=".pdf") as tmp:
+        tmp.write_bytes(pdf)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,561 @@
+"""Tests for render_html.py (templates included) and render_pdf.py: properties of the pages, not snapshots."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from common import PipelineError
+from conftest import ROOT, run_script
+
+FIGURES = ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection")
+VOID_TAGS = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Hand-made inputs: what the pipeline writes, small and with recognisable numbers
+# --------------------------------------------------------------------------------------------------------
+
+
+def spectrum(first: float = 0.2904) -> list[float]:
+    """784 explained variance ratios: four leading ones like the real data, then a geometric tail."""
+    head = [first, 0.1776, 0.0602, 0.0496]
+    rest = 1.0 - sum(head) - 1e-6
+    tail = [0.5**i for i in range(1, 781)]
+    scale = rest / sum(tail)
+    return head + [t * scale for t in tail]
+
+
+def metrics(first: float = 0.2904) -> dict:
+    ratios = spectrum(first)
+    cumulative = [sum(ratios[: i + 1]) for i in range(len(ratios))]
+    return {
+        "n_samples": 60000,
+        "n_features": 784,
+        "explained_variance_ratio": ratios,
+        "cumulative_ratio": cumulative,
+        "thresholds": {"0.8": 24, "0.9": 84, "0.95": 187, "0.99": 459},
+        "sign_rule": "Each component's largest weight is made positive.",
+        "solver": "Eigenvectors of the pixel covariance matrix.",
+    }
+
+
+CLAIMS = {
+    "claims": [
+        {
+            "id": "component_1",
+            "claim": "Component 1 explains about 29 % of the variance.",
+            "source_quote": "the components show around 29, 18, 6, and 5 explained variance",
+            "claimed": 29,
+            "measured": 29.04,
+            "unit": "%",
+            "tolerance": 1.5,
+            "difference": 0.04,
+            "verdict": "supported",
+            "rule": "Supported within 1.5 percentage points.",
+        },
+        {
+            "id": "total_4",
+            "claim": "Components 1-4 explain about 58 % <b>together</b>.",
+            "source_quote": "about 58% of the variance by just 4 components",
+            "claimed": 58,
+            "measured": 55.1,
+            "unit": "%",
+            "tolerance": 1.5,
+            "difference": -2.9,
+            "verdict": "not supported",
+            "rule": "Supported within 1.5 percentage points.",
+        },
+        {
+            "id": "component_1_shirt_and_shoe",
+            "claim": "Component 1 looks like a shirt, with a faint shoe shape.",
+            "source_quote": "a very transparent shape for the shoe",
+            "claimed": "shirt-like, with a faint shoe shape",
+            "measured": "largest projections: Coat, Pullover (tops); smallest: Sandal, Sneaker (footwear)",
+            "unit": None,
+            "tolerance": None,
+            "difference": None,
+            "verdict": "supported",
+            "rule": "Tops at one end of component 1, footwear at the other.",
+        },
+    ],
+    "class_projections": [
+        {"class": "Coat", "label": 4, "projection": 4.15},
+        {"class": "Pullover", "label": 2, "projection": 3.38},
+        {"class": "Sneaker", "label": 7, "projection": -5.78},
+        {"class": "Sandal", "label": 5, "projection": -5.88},
+    ],
+    "tolerance_pp": 1.5,
+    "summary": {"supported": 2, "total": 3},
+}
+
+DATASET = {
+    "n_train": 60000,
+    "n_test": 10000,
+    "classes": ["T-shirt/top", "Trouser"],
+    "class_counts": {"train": [6000, 6000], "test": [1000, 1000]},
+    "files": {},
+}
+
+PROVENANCE = {
+    "explainer": "pca",
+    "data": [
+        {"file": "train-images-idx3-ubyte.gz", "sha256": "c59f" + "0" * 60, "bytes": 47040016, "source": "/data"},
+    ],
+    "settings": {"pca": {"n_components": 4, "reconstruction_counts": [1, 24, 187]}},
+    "packages": {"python": "3.11.7", "numpy": "2.4.6", "torch": None},
+    "platform": "Linux x86_64 (CPython)",
+    "git_commit": "0123456789abcdef0123456789abcdef01234567",
+    "steps": [
+        {"step": "pca", "seconds": 14.73, "max_rss_mb": 1310.9},
+        {"step": "figures", "seconds": 83.0, "max_rss_mb": None},
+    ],
+}
+
+SIDECAR_EXTRAS = {
+    "variance_cumulative": {"thresholds": {"0.8": 24, "0.9": 84}},
+    "reconstructions": {
+        "counts": [1, 24, 187],
+        "variance_retained": [0.2912, 0.80, 0.95],
+        "mse": [0.0614, 0.0173, 0.0044],
+    },
+    "projection": {"centroids": {"Sandal": [-5.9, 0.5], "Coat": [4.2, 0.8], "Trouser": [0.1, -5.3], "Bag": [0.2, 3.5]}},
+}
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" viewBox="0 0 120 80">'
+    '<rect width="120" height="80" fill="#ccc"/></svg>\n'
+)
+
+
+def write(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def report_inputs(tmp_path: Path) -> dict:
+    """Context files and fake figures laid out like results/, plus the flags that render the PCA page."""
+    results = tmp_path / "results"
+    contexts = {
+        "metrics": write(results / "pca" / "metrics.json", metrics()),
+        "claims": write(results / "pca" / "claims.json", CLAIMS),
+        "dataset": write(results / "data" / "fashion-mnist.json", DATASET),
+        "provenance": write(results / "provenance" / "pca.json", PROVENANCE),
+    }
+    figures = {}
+    for name in FIGURES:
+        svg = results / "figures" / "pca" / f"{name}.svg"
+        svg.parent.mkdir(parents=True, exist_ok=True)
+        svg.write_text(SVG, encoding="utf-8")
+        sidecar = {
+            "title": f"Title of {name}",
+            "alt": f"Alt text of {name} with numbers",
+            **SIDECAR_EXTRAS.get(name, {}),
+        }
+        write(svg.with_suffix(".json"), sidecar)
+        figures[name] = svg
+    output = results / "reports" / "pca.html"
+    return {"results": results, "contexts": contexts, "figures": figures, "output": output}
+
+
+def pca_args(inputs: dict, output: Path | None = None, site_title: str = "Explainers") -> list[str]:
+    args = ["--template", "pca.html.j2", "--output", str(output or inputs["output"])]
+    args += [f"--context={key}={path}" for key, path in inputs["contexts"].items()]
+    args += [f"--figure={name}={path}" for name, path in inputs["figures"].items()]
+    return [*args, "--site-title", site_title, "--site-author", "Tester"]
+
+
+def render(*args: str | Path) -> None:
+    """Run render_html's ``main`` in-process, which is quicker than a fresh interpreter for each page."""
+    import render_html
+
+    render_html.main([str(arg) for arg in args])
+
+
+def render_fails(*args: str | Path) -> str:
+    """Run render_html's ``main`` in-process, expect a ``PipelineError`` and return its message."""
+    with pytest.raises(PipelineError) as excinfo:
+        render(*args)
+    return str(excinfo.value)
+
+
+class PageParser(HTMLParser):
+    """Collects tags, attributes and text, and checks that every non-void element is closed in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.doctype: str | None = None
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID_TAGS:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def find(self, tag: str, **attrs: str) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+def parse(html: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == [], f"unclosed elements: {parser.stack}"
+    return parser
+
+
+def page_text(parser: PageParser) -> str:
+    return " ".join(" ".join(parser.text).split())
+
+
+# --------------------------------------------------------------------------------------------------------
+# render_html.py: the PCA page
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_pca_page_is_well_formed_and_has_metadata(report_inputs) -> None:
+    run_script("render_html.py", *pca_args(report_inputs))
+    html = report_inputs["output"].read_text(encoding="utf-8")
+    page = parse(html)
+    assert page.doctype and page.doctype.lower() == "doctype html"
+    assert page.find("html", lang="en")
+    assert page.find("meta", name="author")[0]["content"] == "Tester"
+    description = page.find("meta", name="description")[0]["content"]
+    assert "57.8 %" in description and "\n" not in description
+    assert page.find("meta", name="viewport")
+    assert page.find("a", href="../index.html"), "header links back to the index"
+    assert "<style>" in html and "@bottom-center" in html, "style.css is inlined"
+
+
+def test_figures_are_numbered_referenced_by_relative_path_and_captioned(report_inputs) -> None:
+    render(*pca_args(report_inputs))
+    html = report_inputs["output"].read_text(encoding="utf-8")
+    page = parse(html)
+    images = page.find("img")
+    assert [img["src"] for img in images] == [f"../figures/pca/{name}.svg" for name in FIGURES]
+    assert [img["alt"] for img in images] == [f"Alt text of {name} with numbers" for name in FIGURES]
+    assert "<svg" not in html, "figures are referenced, not inlined"
+    for number, name in enumerate(FIGURES, start=1):
+        assert page.find("figure", id=f"fig-{name}")
+        assert re.search(rf"Figure {number}\.</span> Title of {name}\.", html), name
+        assert page.find("a", href=f"#fig-{name}"), f"no cross-reference to figure {number}"
+    # Every image actually resolves from the page's folder.
+    for img in images:
+        assert (report_inputs["output"].parent / img["src"]).is_file()
+
+
+def test_every_claim_appears_with_its_verdict_and_the_summary(report_inputs) -> None:
+    render(*pca_args(report_inputs))
+    page = parse(report_inputs["output"].read_text(encoding="utf-8"))
+    text = page_text(page)
+    for claim in CLAIMS["claims"]:
+        assert page.find("tr", id=f"claim-{claim['id']}"), claim["id"]
+    assert "2 of 3 claims are supported" in text
+    assert text.count("✓ supported") == 2 and text.count("✗ not supported") == 1
+    assert "29.04 %" in text and "55.10 %" in text
+    assert "largest projections: Coat, Pullover (tops)" in text
+    # Each distinct rule is listed once under the table and referred to from its rows.
+    assert page.find("li", id="rule-1") and page.find("li", id="rule-2") and not page.find("li", id="rule-3")
+    assert len(page.find("a", href="#rule-1")) == 2 and len(page.find("a", href="#rule-2")) == 1
+
+
+def test_prose_numbers_come_from_the_context(report_inputs, tmp_path) -> None:
+    """Change a measured number and the prose follows: nothing is typed into the template."""
+    render(*pca_args(report_inputs))
+    before = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
+    assert "29.0 %" in before and "24 components" in before and "459" in before
+    assert "0.0614" in before and "0.0044" in before, "reconstruction errors from the sidecar"
+    assert "14.7 s" in before and "1 min 23 s" in before, "run times from provenance"
+
+    write(report_inputs["contexts"]["metrics"], metrics(first=0.3512))
+    render(*pca_args(report_inputs))
+    after = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
+    assert "35.1 %" in after and "29.0 %" not in after
+
+
+def test_site_title_and_context_text_are_escaped(report_inputs) -> None:
+    render(*pca_args(report_inputs, site_title="<script>alert(1)</script>"))
+    html = report_inputs["output"].read_text(encoding="utf-8")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;together&lt;/b&gt;" in html, "claim text from claims.json is escaped too"
+
+
+def test_same_inputs_give_the_same_bytes(report_inputs) -> None:
+    first = report_inputs["output"]
+    second = first.with_name("again.html")
+    render(*pca_args(report_inputs))
+    render(*pca_args(report_inputs, output=second))
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_missing_context_key_fails_with_template_line(report_inputs) -> None:
+    broken = metrics()
+    del broken["thresholds"]
+    write(report_inputs["contexts"]["metrics"], broken)
+    result = run_script("render_html.py", *pca_args(report_inputs), check=False)
+    assert result.returncode == 1
+    assert "thresholds" in result.stderr and "pca.html.j2, line" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not report_inputs["output"].exists()
+
+
+def test_missing_context_file_fails_naming_it(report_inputs, tmp_path) -> None:
+    report_inputs["contexts"]["claims"] = tmp_path / "nowhere" / "claims.json"
+    error = render_fails(*pca_args(report_inputs))
+    assert "nowhere/claims.json" in error and "not found" in error
+    assert not report_inputs["output"].exists()
+
+
+def test_missing_context_argument_fails_clearly(report_inputs) -> None:
+    del report_inputs["contexts"]["dataset"]
+    error = render_fails(*pca_args(report_inputs))
+    assert "dataset" in error and "pca.html.j2, line" in error
+
+
+def test_missing_figure_sidecar_fails_naming_it(report_inputs) -> None:
+    sidecar = report_inputs["figures"]["components"].with_suffix(".json")
+    sidecar.unlink()
+    assert str(sidecar) in render_fails(*pca_args(report_inputs))
+
+
+def test_missing_template_and_syntax_error_are_reported(tmp_path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "bad.html.j2").write_text("<p>one</p>\n<p>{% if %}</p>\n", encoding="utf-8")
+    out = tmp_path / "out.html"
+    assert "bad.html.j2, line 2" in render_fails(
+        "--template", "bad.html.j2", "--templates-dir", templates, "--output", out
+    )
+    assert "gone.html.j2" in render_fails("--template", "gone.html.j2", "--templates-dir", templates, "--output", out)
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------------------
+# render_html.py: the index, and the filters
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_index_lists_explainers_with_links(tmp_path) -> None:
+    explainers = [
+        {
+            "name": "pca",
+            "title": "PCA page",
+            "summary": "What PCA does.",
+            "html": "reports/pca.html",
+            "pdf": "reports/pca.pdf",
+        },
+        {
+            "name": "cnn",
+            "title": "Conv page",
+            "summary": "Convolutions.",
+            "html": "reports/cnn.html",
+            "pdf": "reports/cnn.pdf",
+        },
+    ]
+    out = tmp_path / "index.html"
+    render("--template", "index.html.j2", "--output", out, "--explainers", json.dumps(explainers))
+    page = parse(out.read_text(encoding="utf-8"))
+    hrefs = [a["href"] for a in page.find("a")]
+    for item in explainers:
+        assert item["html"] in hrefs and item["pdf"] in hrefs
+        assert item["title"] in page_text(page)
+    assert "lacks" in render_fails("--template", "index.html.j2", "--output", out, "--explainers", '[{"name": "x"}]')
+
+
+def test_filters_format_numbers_for_people() -> None:
+    import render_html
+
+    assert render_html.pct(0.29039) == "29.0 %"
+    assert render_html.pct(0.95, 0) == "95 %"
+    assert render_html.num(60000) == "60,000"
+    assert render_html.num(1310.9, 0) == "1,311"
+    assert render_html.fixed(0.061432, 4) == "0.0614"
+    assert render_html.measure(29, "%") == "29 %"
+    assert render_html.measure(28.967, "%", 2) == "28.97 %"
+    assert render_html.measure("shirt-like", None) == "shirt-like"
+    assert render_html.measure(None) == "n/a"
+    assert render_html.duration(14.73) == "14.7 s"
+    assert render_html.duration(83) == "1 min 23 s"
+    assert render_html.duration(4000) == "1 h 6 min"
+    assert render_html.by_threshold({"0.4": 3, ".5": 9}) == [(0.4, 3), (0.5, 9)], "sorted as numbers, not text"
+    assert render_html.flatten({"pca": {"n": 4, "t": [0.8]}, "x": None}) == [
+        ("pca.n", "4"),
+        ("pca.t", "[0.8]"),
+        ("x", "null"),
+    ]
+    with pytest.raises(PipelineError):
+        render_html.parse_pairs(["metrics"], "--context")
+
+
+# --------------------------------------------------------------------------------------------------------
+# render_pdf.py
+# --------------------------------------------------------------------------------------------------------
+
+PDFINFO = shutil.which("pdfinfo")
+needs_pdfinfo = pytest.mark.skipif(PDFINFO is None, reason="pdfinfo (poppler-utils) is not installed")
+
+
+def pdfinfo(path: Path) -> dict[str, str]:
+    output = subprocess.run([PDFINFO, str(path)], capture_output=True, text=True, check=True).stdout
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in output.splitlines())}
+
+
+def small_page(folder: Path, body: str = '<p>Hello</p><img src="fig.svg" alt="a figure">') -> Path:
+    """A tiny page with a title, an author and (by default) one figure beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fig.svg").write_text(SVG, encoding="utf-8")
+    page = folder / "page.html"
+    page.write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Handout title</title>'
+        f'<meta name="author" content="Handout author"></head><body>{body}</body></html>',
+        encoding="utf-8",
+    )
+    return page
+
+
+def test_pdf_cli_writes_a_deterministic_pdf(tmp_path) -> None:
+    page = small_page(tmp_path / "site")
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    run_script("render_pdf.py", "--html", page, "--output", first, "--allow", tmp_path / "site")
+    import render_pdf
+
+    render_pdf.main(["--html", str(page), "--output", str(second), "--allow", str(tmp_path / "site")])
+    assert first.read_bytes().startswith(b"%PDF-")
+    assert first.read_bytes() == second.read_bytes(), "two renders must give the same bytes"
+    assert b"CreationDate" not in first.read_bytes()
+
+
+@needs_pdfinfo
+def test_pdf_metadata_and_page_size(tmp_path) -> None:
+    import render_pdf
+
+    page = small_page(tmp_path / "site")
+    sizes = {}
+    for size in ("A4", "Letter"):
+        out = tmp_path / f"{size}.pdf"
+        out.write_bytes(render_pdf.render_pdf(page, [tmp_path / "site"], size))
+        info = pdfinfo(out)
+        assert info["Title"] == "Handout title" and info["Author"] == "Handout author"
+        sizes[size] = info["Page size"]
+    assert "(A4)" in sizes["A4"] and "(letter)" in sizes["Letter"]
+
+
+def refused(tmp_path: Path, body: str, allowed: list[Path] | None = None) -> str:
+    """Render a page (in-process, through ``main``), expect a refusal, and return the error message."""
+    import render_pdf
+
+    page = small_page(tmp_path / "site", body)
+    out = tmp_path / "out.pdf"
+    args = ["--html", str(page), "--output", str(out)]
+    for folder in allowed if allowed is not None else [tmp_path / "site"]:
+        args += ["--allow", str(folder)]
+    with pytest.raises(PipelineError) as excinfo:
+        render_pdf.main(args)
+    assert not out.exists(), "no PDF may be written after a refusal"
+    assert not list(tmp_path.glob(".out.pdf.*")), "no temporary file may be left behind"
+    return str(excinfo.value)
+
+
+def test_pdf_refuses_files_outside_the_allowed_folders(tmp_path) -> None:
+    error = refused(tmp_path, '<img src="file:///etc/passwd" alt="x">')
+    assert "file:///etc/passwd" in error and str(tmp_path / "site") in error and "allowed" in error
+
+
+def test_pdf_cli_refusal_exits_1_without_output(tmp_path) -> None:
+    page = small_page(tmp_path / "site", '<img src="file:///etc/passwd" alt="x">')
+    out = tmp_path / "out.pdf"
+    result = run_script("render_pdf.py", "--html", page, "--output", out, "--allow", tmp_path / "site", check=False)
+    assert result.returncode == 1 and "refused to read file:///etc/passwd" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_pdf_refuses_the_network(tmp_path) -> None:
+    error = refused(tmp_path, '<img src="http://127.0.0.1:9/x.png" alt="x">')
+    assert "http://127.0.0.1:9/x.png" in error
+
+
+def test_pdf_refuses_relative_and_symlink_escapes(tmp_path) -> None:
+    outside = tmp_path / "secret.svg"
+    outside.write_text(SVG, encoding="utf-8")
+    error = refused(tmp_path, '<img src="../secret.svg" alt="x">')
+    assert "secret.svg" in error
+    (tmp_path / "site").mkdir(exist_ok=True)
+    (tmp_path / "site" / "link.svg").symlink_to(outside)
+    error = refused(tmp_path, '<img src="link.svg" alt="x">')
+    assert "link.svg" in error
+
+
+def test_pdf_refusal_inside_an_svg_still_fails(tmp_path) -> None:
+    """WeasyPrint swallows errors while drawing an SVG; the recorded refusal must still fail the render."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "nested.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="50" height="50">'
+        '<image xlink:href="file:///etc/passwd" width="50" height="50"/></svg>',
+        encoding="utf-8",
+    )
+    error = refused(tmp_path, '<img src="nested.svg" alt="x">')
+    assert "refused to read file:///etc/passwd" in error
+
+
+def test_pdf_refuses_everything_when_no_folder_is_allowed(tmp_path) -> None:
+    error = refused(tmp_path, '<img src="fig.svg" alt="x">', allowed=[])
+    assert "fig.svg" in error
+
+
+def test_pdf_missing_html_fails_clearly(tmp_path) -> None:
+    import render_pdf
+
+    with pytest.raises(PipelineError, match=r"none\.html: HTML page not found"):
+        render_pdf.render_pdf(tmp_path / "none.html", [tmp_path])
+
+
+def test_fetcher_rules() -> None:
+    import render_pdf
+
+    fetcher = render_pdf.SafeFetcher([ROOT / "templates"])
+    inside = (ROOT / "templates" / "style.css").as_uri()
+    assert fetcher.allowed_path(inside) == (ROOT / "templates" / "style.css").resolve()
+    assert fetcher.allowed_path((ROOT / "templates" / ".." / "pyproject.toml").as_uri()) is None
+    assert fetcher.allowed_path("file:///etc/passwd") is None
+    assert fetcher.allowed_path("file://example.com/" + str(ROOT / "templates" / "style.css")) is None
+    assert fetcher.allowed_path("https://example.com/x.png") is None
+    assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
+
+
+def test_pca_page_prints_with_its_figures(report_inputs) -> None:
+    """The real template and style sheet go through WeasyPrint without a refused or broken resource."""
+    render(*pca_args(report_inputs))
+    out = report_inputs["results"] / "reports" / "pca.pdf"
+    import render_pdf
+
+    render_pdf.main(
+        ["--html", str(report_inputs["output"]), "--output", str(out), "--allow", str(report_inputs["results"])]
+    )
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    if PDFINFO:
+        info = pdfinfo(out)
+        assert info["Title"].startswith("How many components") and info["Author"] == "Tester"
+        assert int(info["Pages"]) >= 3
