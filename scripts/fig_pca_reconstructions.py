@@ -126,6 +126,16 @@ def describe(
     }
 
 
+def row_label(count: int, retained: float) -> str:
+    """Label of the row redrawn from ``count`` components: the count and the share of variance it keeps."""
+    return f"k = {count}\n{100 * retained:.0f} % var."
+
+
+def column_title(class_name: str) -> str:
+    """A class name on two short lines ("T-shirt/" "top", "Ankle" "boot") so neighbouring titles stay apart."""
+    return class_name.replace("/", "/\n").replace(" ", "\n")
+
+
 def plot_reconstructions(
     originals: np.ndarray,
     reconstructions: Sequence[np.ndarray],
@@ -134,15 +144,19 @@ def plot_reconstructions(
     retained: np.ndarray,
     title: str,
 ) -> Figure:
-    """Rows = classes, columns = original then each k; grey scale from 0 (white) to 1 (black)."""
+    """Columns = classes, rows = the original then each k; grey scale from 0 (white) to 1 (black).
+
+    Why this way round: ten classes side by side fill a page's width, so the grid prints large enough to see
+    detail, and reading down a column follows one garment as components are added.
+    """
     side = math.isqrt(originals.shape[1])
-    rows, columns = len(classes), 1 + len(counts)
-    fig = new_figure(0.55 + 0.72 * rows, width_in=min(6.3, 1.1 + 0.8 * columns))
+    rows, columns = 1 + len(counts), len(classes)
+    fig = new_figure(0.75 + 0.58 * rows, width_in=min(6.3, 1.2 + 0.52 * columns))
     axes = fig.subplots(rows, columns, squeeze=False)
-    column_titles = ["original"] + [f"k = {k} ({100 * r:.0f} %)" for k, r in zip(counts, retained, strict=True)]
-    for row, label in enumerate(classes):
-        pictures = [originals[row]] + [rec[row] for rec in reconstructions]
-        for col, picture in enumerate(pictures):
+    row_labels = ["original"] + [row_label(k, r) for k, r in zip(counts, retained, strict=True)]
+    for col, label in enumerate(classes):
+        pictures = [originals[col]] + [rec[col] for rec in reconstructions]
+        for row, picture in enumerate(pictures):
             ax = axes[row, col]
             ax.imshow(picture.reshape(side, side), cmap=IMAGE_CMAP, vmin=0, vmax=1)
             ax.set_xticks([])
@@ -152,9 +166,9 @@ def plot_reconstructions(
                 spine.set_visible(True)
                 spine.set_color("#bbbbbb")
                 spine.set_linewidth(0.5)
-            if row == 0:
-                ax.set_title(column_titles[col], fontsize=8)
-        axes[row, 0].set_ylabel(CLASS_NAMES[label], rotation=0, ha="right", va="center", fontsize=8)
+        axes[0, col].set_title(column_title(CLASS_NAMES[label]), fontsize=8)
+    for row, text in enumerate(row_labels):
+        axes[row, 0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8, labelpad=6)
     set_title(fig, title)
     return fig
 

@@ -213,10 +213,12 @@ def test_reconstructions(inputs, tmp_path):
     assert meta["classes"] == list(CLASS_NAMES)  # all ten classes are in the fixture's test split
     assert meta["test_indices"] == [int(np.flatnonzero(labels == c)[0]) for c in range(10)]
     for k, r in zip((1, 4, 24), cumulative[[0, 3, 23]], strict=True):
-        assert f"k = {k} ({100 * r:.0f} %)" in svg
+        for line in fig_pca_reconstructions.row_label(k, r).splitlines():  # one SVG text per line
+            assert f"<!-- {line} -->" in svg
     assert "original" in svg
     for name in CLASS_NAMES:
-        assert name in svg
+        for line in fig_pca_reconstructions.column_title(name).splitlines():
+            assert f"<!-- {line} -->" in svg
 
 
 def test_reconstructions_skip_classes_missing_from_the_test_split(tmp_path):

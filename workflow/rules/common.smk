@@ -50,7 +50,7 @@ DATASET_META = "results/data/fashion-mnist.json"
 #: Every explainer the site publishes: what its page is built from. Later explainers add an entry here.
 EXPLAINERS = {
     "pca": {
-        "title": "PCA on Fashion-MNIST: how many components are enough?",
+        "title": "How many components does a picture need? PCA on Fashion-MNIST",
         "summary": "Principal component analysis of the Fashion-MNIST clothing images: variance as "
         "information, what the components look like, and how many you need.",
         "template": "pca.html.j2",
