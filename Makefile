@@ -33,7 +33,8 @@ lint: setup
 ## benchmark: PCA speed against scikit-learn on the full data (needs `make reports` data first)
 benchmark: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
-	$(BIN)/python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --output results/benchmarks/pca.json
+	$(BIN)/python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --threads 2 \
+		--output results/benchmarks/pca.json
 
 ## setup: the locked Python environment in .venv (uv from PyPI, versions from uv.lock)
 setup: $(VENV)/.synced

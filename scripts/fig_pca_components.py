@@ -11,7 +11,6 @@ means "no effect".
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Sequence
@@ -29,13 +28,13 @@ from plotstyle import (
     apply_style,
     as_list,
     check_count,
+    figure_parser,
     new_figure,
     percent,
+    publish,
     read_pca,
     read_ratios,
-    save_svg,
     set_title,
-    write_sidecar,
 )
 
 #: Panels per row, and the most panels one figure shows (beyond that each picture gets too small).
@@ -114,14 +113,12 @@ def plot_components(images: np.ndarray, ratios: np.ndarray, title: str) -> Figur
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, load the PCA and write the figure and its sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = figure_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
     parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
     parser.add_argument(
         "--n-components", type=int, default=4, help=f"number of leading components to draw (1-{MAX_PANELS})"
     )
-    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
     args = parser.parse_args(argv)
 
     pca = read_pca(args.pca)
@@ -135,8 +132,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     images = component_images(pca["components"], n)
     apply_style()
     info = describe(images, ratios[:n])
-    save_svg(plot_components(images, ratios[:n], info["title"]), args.output)
-    write_sidecar(args.meta, **info)
+    publish(plot_components(images, ratios[:n], info["title"]), info, args)
 
 
 if __name__ == "__main__":

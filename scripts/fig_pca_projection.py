@@ -11,7 +11,6 @@ axes and text stay vector.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,12 +25,12 @@ from plotstyle import (
     CLASS_COLORS,
     CLASS_MARKERS,
     apply_style,
+    figure_parser,
     new_figure,
     percent,
+    publish,
     read_pca,
-    save_svg,
     set_title,
-    write_sidecar,
 )
 
 #: The points of each class are drawn in this many interleaved rounds, so that no class is buried under
@@ -147,11 +146,9 @@ def plot_projection(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, project the test images and write the figure and its sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = figure_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
-    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
     args = parser.parse_args(argv)
 
     pca = read_pca(args.pca)
@@ -169,8 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     apply_style()
     info = describe(centroids, ratios, len(images))
-    save_svg(plot_projection(scores, labels, centroids, ratios, info["title"]), args.output)
-    write_sidecar(args.meta, **info)
+    publish(plot_projection(scores, labels, centroids, ratios, info["title"]), info, args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ reconstruction error over the whole test set for each k (pixels scaled to [0, 1]
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Sequence
@@ -28,12 +27,12 @@ from plotstyle import (
     IMAGE_CMAP,
     apply_style,
     as_list,
+    figure_parser,
     new_figure,
     percent,
+    publish,
     read_pca,
-    save_svg,
     set_title,
-    write_sidecar,
 )
 
 
@@ -175,7 +174,7 @@ def plot_reconstructions(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, reconstruct the chosen test images and the whole test set, write figure and sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = figure_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
     parser.add_argument(
@@ -185,8 +184,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[1, 4, 24, 84, 187],
         help="numbers of components k to reconstruct with (default: 1 4 24 84 187)",
     )
-    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
     args = parser.parse_args(argv)
 
     pca = read_pca(args.pca)
@@ -212,8 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fig = plot_reconstructions(
         originals, reconstruct(originals, mean, components, counts), classes, counts, retained, info["title"]
     )
-    save_svg(fig, args.output)
-    write_sidecar(args.meta, **info)
+    publish(fig, info, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ alt text and the numbers shown.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,12 +25,12 @@ from plotstyle import (
     apply_style,
     as_list,
     check_count,
+    figure_parser,
     new_figure,
     percent,
+    publish,
     read_ratios,
-    save_svg,
     set_title,
-    write_sidecar,
 )
 
 #: More bars than this and the value labels collide; the cumulative figure covers all components.
@@ -87,21 +86,18 @@ def plot_variance_bar(ratios: np.ndarray, n_components: int, title: str) -> Figu
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, check them against the metrics file and write the figure and its sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = figure_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
     parser.add_argument(
         "--n-components", type=int, default=4, help=f"number of leading components to show (1-{MAX_BARS})"
     )
-    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
     args = parser.parse_args(argv)
 
     ratios = read_ratios(args.metrics)
     n = check_count(args.n_components, min(MAX_BARS, ratios.size), "--n-components", "bars must stay readable")
     apply_style()
     info = describe(ratios, n)
-    save_svg(plot_variance_bar(ratios, n, info["title"]), args.output)
-    write_sidecar(args.meta, **info)
+    publish(plot_variance_bar(ratios, n, info["title"]), info, args)
 
 
 if __name__ == "__main__":

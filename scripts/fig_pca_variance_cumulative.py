@@ -12,7 +12,6 @@ first reaches each ``--thresholds`` value marked and labelled with the number of
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,12 +26,12 @@ from plotstyle import (
     PALETTE,
     apply_style,
     as_list,
+    figure_parser,
     new_figure,
     percent,
+    publish,
     read_ratios,
-    save_svg,
     set_title,
-    write_sidecar,
 )
 
 
@@ -155,7 +154,7 @@ def plot_variance_cumulative(ratios: np.ndarray, counts: dict[str, int], title: 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, compute the threshold counts and write the figure and its sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = figure_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
     parser.add_argument(
         "--thresholds",
@@ -164,16 +163,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[0.8, 0.9, 0.95],
         help="cumulative shares to mark, as fractions (default: 0.8 0.9 0.95)",
     )
-    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
     args = parser.parse_args(argv)
 
     ratios = read_ratios(args.metrics)
     counts = threshold_counts(ratios, sorted(set(args.thresholds)))
     apply_style()
     info = describe(ratios, counts)
-    save_svg(plot_variance_cumulative(ratios, counts, info["title"]), args.output)
-    write_sidecar(args.meta, **info)
+    publish(plot_variance_cumulative(ratios, counts, info["title"]), info, args)
 
 
 if __name__ == "__main__":

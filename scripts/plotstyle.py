@@ -1,8 +1,9 @@
 """One look for every chart, and the plumbing that makes figure files reproducible.
 
-Every figure script calls ``apply_style()`` once, builds its chart with ``new_figure``, and ends with
-``save_svg`` plus ``write_sidecar``. Keeping fonts, sizes, colours and the SVG settings here means that a
-change of look is one edit, and that two runs of the pipeline give byte-identical SVG files.
+Every figure script parses its flags with ``figure_parser``, calls ``apply_style()`` once, builds its chart
+with ``new_figure``, and ends with ``publish`` (the SVG plus its JSON sidecar). Keeping fonts, sizes, colours
+and the SVG settings here means that a change of look is one edit, and that two runs of the pipeline give
+byte-identical SVG files.
 
 The readers at the bottom (``read_ratios``, ``read_pca``) are shared by the PCA figures: they check the
 inputs once and turn a malformed file into a ``PipelineError`` that names it.
@@ -10,10 +11,12 @@ inputs once and turn a malformed file into a ``PipelineError`` that names it.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import textwrap
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -150,6 +153,20 @@ def plain(value: Any) -> Any:
 def write_sidecar(path: str | os.PathLike[str], *, title: str, alt: str, **numbers: Any) -> None:
     """Write a figure's JSON sidecar: its title, alt text describing the data, and numbers prose may quote."""
     write_json(path, {"title": title, "alt": alt, **plain(numbers)})
+
+
+def figure_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser that already has the ``--output``/``--meta`` flags every figure script takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
+    parser.add_argument("--meta", type=Path, required=True, help="JSON sidecar to write (title, alt, numbers)")
+    return parser
+
+
+def publish(fig: Figure, info: Mapping[str, Any], args: argparse.Namespace) -> None:
+    """Write the figure to ``args.output`` and its sidecar (``info``: title, alt and numbers) to ``args.meta``."""
+    save_svg(fig, args.output)
+    write_sidecar(args.meta, **info)
 
 
 def percent(ratio: float, digits: int = 1) -> str:
