@@ -50,6 +50,11 @@ SCRIPT_DIR = Path(__file__).resolve().parent
 #: Columns of a Snakemake benchmark file that the report uses (seconds of wall time, peak memory in MB).
 BENCHMARK_COLUMNS: tuple[str, ...] = ("s", "max_rss")
 
+#: Snakemake samples a job's memory periodically; a job that ends before the first full sample reports only its
+#: shell's few MB (seen: 3 MB for a PCA fit that peaks at 456 MB). Every step here is a Python process above
+#: this size, so smaller values are reported as not measured rather than as a false peak.
+MIN_SAMPLED_RSS_MB = 10.0
+
 
 def read_data_meta(path: str | Path) -> dict[str, Any]:
     """Keep the fields of one download sidecar that let a reader verify the data (name, checksum, origin)."""
@@ -121,7 +126,7 @@ def read_benchmark(step: str, path: str | Path) -> dict[str, Any]:
     except ValueError as exc:
         raise PipelineError(f"{path}: benchmark file for step {step!r} holds a non-number ({exc})") from None
     measured_seconds = [value for value in seconds if value is not None]
-    measured_rss = [value for value in rss if value is not None]
+    measured_rss = [value for value in rss if value is not None and value >= MIN_SAMPLED_RSS_MB]
     if not measured_seconds:
         raise PipelineError(f"{path}: benchmark file for step {step!r} has no measured run time")
     return {

@@ -115,6 +115,15 @@ def test_benchmark_with_repeats_gives_mean_time_and_peak_memory(tmp_path) -> Non
     assert provenance.read_benchmark("fit", path) == {"step": "fit", "seconds": 2.0, "max_rss_mb": 250.5}
 
 
+def test_memory_below_the_first_sample_is_not_reported(tmp_path: Path) -> None:
+    """A job that ends before Snakemake samples it shows only its shell's few MB: not a peak to print."""
+    import provenance
+
+    path = tmp_path / "quick.tsv"
+    path.write_text(HEADER + "0.25\t0:00:00\t3.05\t4.26\t0.1\t0.1\t0\t0\t0\t0.1\n", encoding="utf-8")
+    assert provenance.read_benchmark("quick", path)["max_rss_mb"] is None
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -34,6 +34,9 @@ SCRIPTS = ROOT / "scripts"
 TEMPLATES = ROOT / "templates"
 #: The software environment of the jobs when Snakemake deploys it with conda (default: the uv .venv).
 ENV = str(ROOT / "workflow" / "envs" / "explainers.yaml")
+#: Modules the scripts import: listed as inputs so that editing one reruns the rules that use it.
+SHARED_CODE = [str(SCRIPTS / "common.py")]
+PLOT_CODE = SHARED_CODE + [str(SCRIPTS / "plotstyle.py")]
 #: WeasyPrint may read files only below these two folders (the PDF rule passes both).
 RESULTS_DIR = Path("results").resolve()
 
@@ -126,6 +129,7 @@ def report_inputs(wildcards):
         "sidecars": figure_sidecars(wildcards.explainer),
         "templates": sorted(str(path) for path in TEMPLATES.iterdir() if path.is_file()),
         "code": str(SCRIPTS / "render_html.py"),
+        "shared": SHARED_CODE,
     }
 
 

@@ -4,6 +4,7 @@
 rule download:
     input:
         code=SCRIPTS / "download.py",
+        shared=SHARED_CODE,
     output:
         gz="results/data/raw/{name}.gz",
         meta="results/data/raw/{name}.json",
@@ -32,6 +33,7 @@ rule prepare:
     input:
         **{key: f"results/data/raw/{name}.gz" for key, name in RAW_FILES.items()},
         code=SCRIPTS / "prepare.py",
+        shared=SHARED_CODE,
     output:
         data=DATASET,
         meta=DATASET_META,

@@ -14,6 +14,7 @@ rule fig_pca_variance_bar:
     input:
         metrics="results/pca/metrics.json",
         code=SCRIPTS / "fig_pca_variance_bar.py",
+        shared=PLOT_CODE,
     output:
         svg="results/figures/pca/variance_bar.svg",
         meta="results/figures/pca/variance_bar.json",
@@ -38,6 +39,7 @@ rule fig_pca_variance_cumulative:
     input:
         metrics="results/pca/metrics.json",
         code=SCRIPTS / "fig_pca_variance_cumulative.py",
+        shared=PLOT_CODE,
     output:
         svg="results/figures/pca/variance_cumulative.svg",
         meta="results/figures/pca/variance_cumulative.json",
@@ -63,6 +65,7 @@ rule fig_pca_components:
         model="results/pca/pca.npz",
         metrics="results/pca/metrics.json",
         code=SCRIPTS / "fig_pca_components.py",
+        shared=PLOT_CODE,
     output:
         svg="results/figures/pca/components.svg",
         meta="results/figures/pca/components.json",
@@ -88,6 +91,7 @@ rule fig_pca_reconstructions:
         model="results/pca/pca.npz",
         data=DATASET,
         code=SCRIPTS / "fig_pca_reconstructions.py",
+        shared=PLOT_CODE,
     output:
         svg="results/figures/pca/reconstructions.svg",
         meta="results/figures/pca/reconstructions.json",
@@ -113,6 +117,7 @@ rule fig_pca_projection:
         model="results/pca/pca.npz",
         data=DATASET,
         code=SCRIPTS / "fig_pca_projection.py",
+        shared=PLOT_CODE,
     output:
         svg="results/figures/pca/projection.svg",
         meta="results/figures/pca/projection.json",

@@ -5,6 +5,7 @@ rule pca:
     input:
         data=DATASET,
         code=SCRIPTS / "pca.py",
+        shared=SHARED_CODE,
     output:
         model="results/pca/pca.npz",
         metrics="results/pca/metrics.json",
@@ -32,6 +33,7 @@ rule pca_claims:
         model="results/pca/pca.npz",
         data=DATASET,
         code=SCRIPTS / "pca_claims.py",
+        shared=SHARED_CODE,
     output:
         "results/pca/claims.json",
     log:

@@ -12,6 +12,7 @@ rule provenance:
     input:
         unpack(provenance_inputs),
         code=SCRIPTS / "provenance.py",
+        shared=SHARED_CODE,
     output:
         "results/provenance/{explainer}.json",
     log:
@@ -61,6 +62,7 @@ rule report_pdf:
         html="results/reports/{explainer}.html",
         figures=pdf_figures,
         code=SCRIPTS / "render_pdf.py",
+        shared=SHARED_CODE,
     output:
         "results/reports/{explainer}.pdf",
     log:
@@ -87,6 +89,7 @@ rule index:
         reports=expand("results/reports/{explainer}.{ext}", explainer=EXPLAINERS, ext=["html", "pdf"]),
         templates=sorted(str(path) for path in TEMPLATES.iterdir() if path.is_file()),
         code=SCRIPTS / "render_html.py",
+        shared=SHARED_CODE,
     output:
         "results/index.html",
     log:
