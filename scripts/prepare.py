@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,8 +139,12 @@ def check_labels(labels: np.ndarray, path: Path) -> None:
 
 def read_split(
     images_path: Path, labels_path: Path, limit: int | None, flag: str
-) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """Read one split's images and labels, check they belong together, and keep the first ``limit``."""
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read one split's images and labels, check they belong together, and keep the first ``limit``.
+
+    Returns the kept images and labels, and the split's source facts: the SHA-256 of each decompressed file and
+    how many images the files hold.
+    """
     images = read_idx(images_path, "images")
     labels = read_idx(labels_path, "labels")
     n = len(images.array)
@@ -153,8 +158,9 @@ def read_split(
         if limit > n:
             raise PipelineError(f"{flag} {limit}: only {n} images are available in {images_path}")
         n = limit
-    hashes = {"images": images.sha256, "labels": labels.sha256}
-    return images.array[:n], labels.array[:n], hashes
+    # The split's full size goes with the hashes, so a report on a subset can say "N of M images".
+    source = {"images": images.sha256, "labels": labels.sha256, "available": len(images.array)}
+    return images.array[:n], labels.array[:n], source
 
 
 def prepare(
@@ -180,6 +186,7 @@ def prepare(
     summary = {
         "n_train": len(train_y),
         "n_test": len(test_y),
+        "available": {"train": train_hash["available"], "test": test_hash["available"]},
         "classes": list(CLASS_NAMES),
         "class_counts": {
             "train": np.bincount(train_y, minlength=len(CLASS_NAMES)).tolist(),

@@ -101,6 +101,7 @@ def test_subset_keeps_the_first_images(synthetic_idx: dict, tmp_path: Path) -> N
     np.testing.assert_array_equal(records["image"][:50], train_x[:50])
     np.testing.assert_array_equal(records["label"][50:], test_y[:7])
     assert (summary["n_train"], summary["n_test"]) == (50, 7)
+    assert summary["available"] == {"train": 120, "test": 40}, "the full split sizes, for 'N of M' in reports"
     assert sum(summary["class_counts"]["train"]) == 50
     assert summary["class_counts"]["test"] == [int((test_y[:7] == c).sum()) for c in range(10)]
     assert summary["files"] == synthetic_idx["sha256"]  # checksums are of the whole files as read

@@ -98,6 +98,7 @@ CLAIMS = {
 DATASET = {
     "n_train": 60000,
     "n_test": 10000,
+    "available": {"train": 60000, "test": 10000},
     "classes": ["T-shirt/top", "Trouser"],
     "class_counts": {"train": [6000, 6000], "test": [1000, 1000]},
     "files": {},
