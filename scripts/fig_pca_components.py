@@ -22,7 +22,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from common import PipelineError, run_cli
+from common import PipelineError, load_pca, run_cli
 from plotstyle import (
     DIVERGING_CMAP,
     apply_style,
@@ -32,7 +32,6 @@ from plotstyle import (
     new_figure,
     percent,
     publish,
-    read_pca,
     read_ratios,
     set_title,
 )
@@ -121,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    pca = read_pca(args.pca)
+    pca = load_pca(args.pca)
     ratios = read_ratios(args.metrics)
     if ratios.size != pca["components"].shape[0]:
         raise PipelineError(

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from common import CLASS_NAMES, PipelineError, load_split, run_cli
+from common import CLASS_NAMES, PipelineError, check_same_pixels, load_pca, load_split, run_cli
 from plotstyle import (
     CLASS_COLORS,
     CLASS_MARKERS,
@@ -29,7 +29,6 @@ from plotstyle import (
     new_figure,
     percent,
     publish,
-    read_pca,
     set_title,
 )
 
@@ -151,14 +150,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
     args = parser.parse_args(argv)
 
-    pca = read_pca(args.pca)
+    pca = load_pca(args.pca)
     test = load_split(args.data, "test")
     images = test.flat_float()
-    if images.shape[1] != pca["mean"].size:
-        raise PipelineError(
-            f"{args.data}: images have {images.shape[1]} pixels but {args.pca} was fitted on {pca['mean'].size}; "
-            "rerun the pca step on this dataset"
-        )
+    check_same_pixels(args.data, images.shape[1], args.pca, pca)
     labels = np.asarray(test.labels)
     scores = project(images, pca["mean"], pca["components"])
     centroids = class_centroids(scores, labels)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from common import CLASS_NAMES, PipelineError, load_split, run_cli
+from common import CLASS_NAMES, PipelineError, check_same_pixels, load_pca, load_split, run_cli
 from plotstyle import (
     IMAGE_CMAP,
     apply_style,
@@ -31,7 +31,6 @@ from plotstyle import (
     new_figure,
     percent,
     publish,
-    read_pca,
     set_title,
 )
 
@@ -186,16 +185,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    pca = read_pca(args.pca)
+    pca = load_pca(args.pca)
     mean, components = pca["mean"], pca["components"]
     counts = check_counts(args.counts, components.shape[0])
     test = load_split(args.data, "test")
     images = test.flat_float()
-    if images.shape[1] != mean.size:
-        raise PipelineError(
-            f"{args.data}: images have {images.shape[1]} pixels but {args.pca} was fitted on {mean.size}; "
-            "rerun the pca step on this dataset"
-        )
+    check_same_pixels(args.data, images.shape[1], args.pca, pca)
     picks = first_of_each_class(np.asarray(test.labels))
     classes = [label for label, _ in picks]
     indices = [index for _, index in picks]

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from common import PipelineError, run_cli
+from common import PipelineError, components_needed, run_cli
 from plotstyle import (
     PALETTE,
     apply_style,
@@ -41,7 +41,6 @@ def threshold_counts(ratios: np.ndarray, thresholds: Sequence[float]) -> dict[st
     Keys are written like the metrics file's (``"0.8"``), so the prose can look a value up in either.
     """
     cumulative = np.cumsum(ratios)
-    counts: dict[str, int] = {}
     for t in thresholds:
         if not 0 < t <= 1:
             raise PipelineError(f"--thresholds {t:g} is out of range: give fractions in (0, 1], e.g. 0.9")
@@ -50,9 +49,7 @@ def threshold_counts(ratios: np.ndarray, thresholds: Sequence[float]) -> dict[st
                 f"--thresholds {t:g} is never reached: all {ratios.size} components explain "
                 f"{percent(cumulative[-1])}; give a smaller threshold"
             )
-        # Rounding can leave the total a hair below 1, so a threshold of 1 means "all components".
-        counts[repr(float(t))] = min(int(np.searchsorted(cumulative, t, side="left")) + 1, ratios.size)
-    return counts
+    return components_needed(cumulative, thresholds)
 
 
 def describe(ratios: np.ndarray, counts: dict[str, int]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from common import PipelineError, load_split, run_cli, save_npz, write_json
+from common import PipelineError, components_needed, load_split, run_cli, save_npz, write_json
 
 DEFAULT_THRESHOLDS: tuple[str, ...] = ("0.8", "0.9", "0.95", "0.99")
 
@@ -140,16 +140,6 @@ def parse_thresholds(values: Sequence[str]) -> list[float]:
     if not thresholds:
         raise PipelineError("--thresholds: give at least one fraction, e.g. 0.9")
     return thresholds
-
-
-def components_needed(cumulative: np.ndarray, thresholds: Sequence[float]) -> dict[str, int]:
-    """Smallest number of components whose cumulative ratio reaches each threshold, keyed like ``"0.95"``.
-
-    A threshold of 1.0 that rounding keeps just out of reach is answered with all components, since the
-    full spectrum explains all the variance by definition.
-    """
-    n = len(cumulative)
-    return {repr(float(t)): min(int(np.searchsorted(cumulative, t, side="left")) + 1, n) for t in sorted(thresholds)}
 
 
 def metrics(result: PCAResult, thresholds: Sequence[float]) -> dict:

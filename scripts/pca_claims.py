@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common import CLASS_NAMES, PipelineError, load_npz, load_split, read_json, run_cli, write_json
+from common import CLASS_NAMES, PipelineError, check_same_pixels, load_pca, load_split, read_json, run_cli, write_json
 
 #: Classes worn on the upper body, and footwear: the two groups the thread's component-1 picture names.
 TOPS: frozenset[str] = frozenset({"T-shirt/top", "Pullover", "Coat", "Shirt"})
@@ -186,22 +186,16 @@ def check_claims(
     }
 
 
-def load_pca(metrics_path: str | os.PathLike[str], pca_path: str | os.PathLike[str]) -> tuple[dict, dict]:
+def load_fit(metrics_path: str | os.PathLike[str], pca_path: str | os.PathLike[str]) -> tuple[dict, dict]:
     """Read the metrics and arrays written by pca.py and check that they belong to the same fit."""
     metrics = read_json(metrics_path)
-    arrays = load_npz(pca_path)
-    missing = {"mean", "components", "explained_variance_ratio"} - set(arrays)
-    if missing:
-        raise PipelineError(f"{pca_path}: lacks arrays {sorted(missing)}; rerun the pca step")
+    arrays = load_pca(pca_path)
     if not isinstance(metrics, dict) or not isinstance(metrics.get("explained_variance_ratio"), list):
         raise PipelineError(f"{metrics_path}: has no explained_variance_ratio list; rerun the pca step")
     ratios = np.asarray(metrics["explained_variance_ratio"], dtype=np.float64)
     stored = arrays["explained_variance_ratio"]
     if ratios.shape != stored.shape or not np.allclose(ratios, stored, rtol=0, atol=1e-12):
         raise PipelineError(f"{metrics_path} and {pca_path} come from different PCA fits; rerun the pca step")
-    components, mean = arrays["components"], arrays["mean"]
-    if components.ndim != 2 or mean.shape != (components.shape[1],):
-        raise PipelineError(f"{pca_path}: components {components.shape} and mean {mean.shape} do not fit together")
     return metrics, arrays
 
 
@@ -222,10 +216,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not (math.isfinite(args.tolerance_pp) and args.tolerance_pp >= 0):
         raise PipelineError(f"--tolerance-pp must be a finite number >= 0, got {args.tolerance_pp}")
 
-    metrics, arrays = load_pca(args.metrics, args.pca)
+    metrics, arrays = load_fit(args.metrics, args.pca)
     train = load_split(args.data, "train")
-    if train.images[0].size != arrays["mean"].size:
-        raise PipelineError(f"{args.data}: images have {train.images[0].size} pixels, the PCA {arrays['mean'].size}")
+    check_same_pixels(args.data, train.images[0].size, args.pca, arrays)
     result = check_claims(metrics, arrays["mean"], arrays["components"], train.images, train.labels, args.tolerance_pp)
     write_json(args.output, result)
     for claim in result["claims"]:

@@ -5,8 +5,8 @@ with ``new_figure``, and ends with ``publish`` (the SVG plus its JSON sidecar). 
 and the SVG settings here means that a change of look is one edit, and that two runs of the pipeline give
 byte-identical SVG files.
 
-The readers at the bottom (``read_ratios``, ``read_pca``) are shared by the PCA figures: they check the
-inputs once and turn a malformed file into a ``PipelineError`` that names it.
+``read_ratios`` at the bottom is shared by the PCA figures (``common.load_pca`` reads the arrays): it checks the
+metrics once and turns a malformed file into a ``PipelineError`` that names it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from cycler import cycler  # matplotlib's own dependency
 from matplotlib.figure import Figure
 
-from common import PipelineError, atomic_path, load_npz, read_json, write_json
+from common import PipelineError, atomic_path, read_json, write_json
 
 #: Width of a figure that fills an A4 page's text block at 100 % (16 cm).
 PAGE_WIDTH_IN = 6.3
@@ -198,27 +198,6 @@ def read_ratios(path: str | os.PathLike[str]) -> np.ndarray:
     if np.any(np.diff(ratios) > 1e-12):
         raise PipelineError(f"{path}: 'explained_variance_ratio' is not sorted in decreasing order; rerun pca")
     return ratios
-
-
-def read_pca(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load ``pca.npz`` and check the arrays the figures use: ``mean (d,)``, ``components (m, d)``, ratios."""
-    arrays = load_npz(path)
-    missing = [key for key in ("mean", "components", "explained_variance_ratio") if key not in arrays]
-    if missing:
-        raise PipelineError(f"{path}: missing array(s) {', '.join(missing)}; rerun the pca step")
-    mean = np.asarray(arrays["mean"], dtype=np.float64)
-    components = np.asarray(arrays["components"], dtype=np.float64)
-    ratios = np.asarray(arrays["explained_variance_ratio"], dtype=np.float64)
-    if mean.ndim != 1 or components.ndim != 2 or components.shape[1] != mean.size or ratios.ndim != 1:
-        raise PipelineError(
-            f"{path}: expected mean (d,) and components (m, d), got {mean.shape} and {components.shape}; "
-            "rerun the pca step"
-        )
-    if ratios.size != components.shape[0]:
-        raise PipelineError(
-            f"{path}: {ratios.size} explained variance ratios for {components.shape[0]} components; rerun the pca step"
-        )
-    return {"mean": mean, "components": components, "explained_variance_ratio": ratios}
 
 
 def check_count(value: int, upper: int, flag: str, why: str = "") -> int:

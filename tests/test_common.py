@@ -13,7 +13,10 @@ from common import (
     TRAIN,
     PipelineError,
     atomic_open,
+    check_same_pixels,
+    components_needed,
     load_npz,
+    load_pca,
     load_records,
     load_split,
     make_records,
@@ -60,3 +63,19 @@ def test_npz_with_pickled_objects_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
     with pytest.raises(PipelineError, match=r"evil\.npz"):
         load_npz(tmp_path / "evil.npz")
+
+
+def test_pca_loader_and_pixel_check_name_the_files(tmp_path: Path) -> None:
+    save_npz(tmp_path / "pca.npz", mean=np.zeros(4), components=np.eye(4), explained_variance_ratio=np.full(4, 0.25))
+    pca = load_pca(tmp_path / "pca.npz")
+    check_same_pixels("d.npy", 4, tmp_path / "pca.npz", pca)
+    with pytest.raises(PipelineError, match=r"d\.npy: images have 784 pixels but .*pca\.npz was fitted on 4"):
+        check_same_pixels("d.npy", 784, tmp_path / "pca.npz", pca)
+    save_npz(tmp_path / "short.npz", mean=np.zeros(4), components=np.eye(4), explained_variance_ratio=np.ones(3))
+    with pytest.raises(PipelineError, match=r"short\.npz: 3 explained variance ratios for 4 components"):
+        load_pca(tmp_path / "short.npz")
+
+
+def test_components_needed_uses_the_first_count_that_reaches_each_threshold() -> None:
+    cumulative = np.cumsum([0.5, 0.3, 0.2 - 1e-12])  # rounding keeps the total a hair below 1
+    assert components_needed(cumulative, [0.8, 0.5, 1.0]) == {"0.5": 1, "0.8": 2, "1.0": 3}

@@ -25,6 +25,7 @@ from common import (
     TEST,
     TRAIN,
     PipelineError,
+    load_pca,
     load_split,
     make_records,
     run_cli,
@@ -343,7 +344,7 @@ def test_mismatched_pca_files_name_both(inputs, tmp_path):
         )
     save_npz(tmp_path / "bad.npz", mean=np.zeros(784), components=np.zeros((3, 10)))
     with pytest.raises(PipelineError, match=r"bad\.npz: missing array\(s\) explained_variance_ratio"):
-        plotstyle.read_pca(tmp_path / "bad.npz")
+        load_pca(tmp_path / "bad.npz")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ import pytest
 from sklearn.decomposition import PCA
 
 import benchmark
-from common import PipelineError, load_npz, save_npz
+from common import PipelineError, components_needed, load_npz, save_npz
 from conftest import run_script
 from pca import (
-    components_needed,
     fit_pca,
     fix_signs,
     main,
