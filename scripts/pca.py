@@ -143,7 +143,7 @@ def parse_thresholds(values: Sequence[str]) -> list[float]:
 
 
 def metrics(result: PCAResult, thresholds: Sequence[float]) -> dict:
-    """The JSON summary later steps and the report read (see SPEC item 3)."""
+    """The JSON summary later steps and the report read (keys listed in the README, "Output files and their keys")."""
     cumulative = np.cumsum(result.explained_variance_ratio)
     return {
         "n_samples": result.n_samples,
