@@ -9,27 +9,58 @@ command serves as a check in CI or by hand. Subcommands:
     scikit-learn's ``PCA(n_components=None, svd_solver="full")`` on the same training matrix, with the
     same BLAS thread count. Targets: at least 4x faster, explained variance ratios equal to 1e-5.
 
+``train``
+    The training loop of ``train.py`` (batches cut from in-memory tensors, channels-last layout) against the
+    style of PyTorch's MNIST example: a ``DataLoader`` over torchvision's ``FashionMNIST`` with ``ToTensor``
+    and ``Normalize``, the same network, batch size, optimiser and thread count, on the same number of
+    training images, timed in turns in one process. Target: at least 1.5x the example's images per second.
+    With ``--cnn-metrics`` and ``--cnn-benchmark`` it also checks the pipeline's real CNN run: at least 92 %
+    test accuracy within 240 s of training.
+
 Usage::
 
     python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --repeat 3 \\
         --output results/benchmarks/pca.json
+    python scripts/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \\
+        --raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
+import gzip
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from common import PipelineError, run_cli, write_json
+from common import PipelineError, read_json, run_cli, write_json
 from pca import fit_pca, train_matrix
+
+#: The network the training benchmark times: the CNN's default family (config models.cnn).
+BENCH_SETTINGS: dict[str, Any] = {
+    "name": "benchmark",
+    "channels": (32, 64),
+    "hidden": 128,
+    "batch_norm": True,
+    "dropout": 0.25,
+    "weight_decay": 5e-4,
+    "augment": False,
+    "train_size": None,
+    "learning_rate": 1e-3,
+    "schedule": "constant",
+    "seed": 1,
+}
 
 
 def race(methods: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, list[float], Any]]:
@@ -110,12 +141,13 @@ def benchmark_pca(
     }
 
 
+def mark(ok: bool) -> str:
+    """A target's verdict in a table."""
+    return "pass" if ok else "FAIL"
+
+
 def pca_table(result: dict[str, Any]) -> str:
     """Format the PCA benchmark as a small plain-text table."""
-
-    def mark(ok: bool) -> str:
-        return "pass" if ok else "FAIL"
-
     targets, passed = result["targets"], result["passed"]
     lines = [
         f"PCA fit on {result['n_samples']} x {result['n_features']} "
@@ -150,6 +182,157 @@ def run_pca(args: argparse.Namespace) -> None:
         raise PipelineError(f"PCA benchmark missed its target(s): {', '.join(missed)}")
 
 
+# --------------------------------------------------------------------------------------------------------
+# train: our in-memory batches against the DataLoader recipe
+# --------------------------------------------------------------------------------------------------------
+
+
+def torchvision_root(raw_dir: Path, folder: Path) -> Path:
+    """Lay the four raw files out where torchvision's ``FashionMNIST`` looks for them (decompressed)."""
+    raw = folder / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        source = raw_dir / f"{name}.gz"
+        if not source.exists():
+            raise PipelineError(f"{source}: not found; run the download step (snakemake) first")
+        with gzip.open(source, "rb") as compressed, open(raw / name, "wb") as plain:
+            shutil.copyfileobj(compressed, plain)
+    return folder
+
+
+def benchmark_train(args: argparse.Namespace) -> dict[str, Any]:
+    """Time both training loops on ``args.images`` images each, in turns; return images per second."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812 (the name every PyTorch example uses)
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    import train
+
+    settings = train.Settings(**{**BENCH_SETTINGS, "batch_size": args.batch_size, "epochs": 1})
+    device = torch.device("cpu")
+    train.make_deterministic(args.threads, device)
+    data = train.load_data(args.data, args.split, None, settings.seed)
+    n = min(args.images, len(data.train))
+    ours_data = dataclasses.replace(data, train=train.Split(data.train.images[:n], data.train.labels[:n]))
+
+    with tempfile.TemporaryDirectory() as folder:
+        transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((data.mean,), (data.std,))])
+        dataset = datasets.FashionMNIST(torchvision_root(args.raw_dir, Path(folder)), train=True, transform=transform)
+        subset = torch.utils.data.Subset(dataset, range(n))
+
+        def ours() -> None:
+            model = train.build_model(settings).to(memory_format=torch.channels_last)
+            optimizer = torch.optim.AdamW(
+                model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+            )
+            train.train_epoch(model, optimizer, settings, ours_data, 1, device, progress=False)
+
+        def reference() -> None:
+            model = train.build_model(settings)
+            optimizer = torch.optim.AdamW(
+                model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+            )
+            model.train()
+            loader = DataLoader(subset, batch_size=settings.batch_size, shuffle=True, num_workers=args.workers)
+            for images, labels in loader:
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(images), labels)
+                loss.backward()
+                optimizer.step()
+
+        timed = race({"ours": ours, "reference": reference}, args.repeat)
+    ours_best, ref_best = timed["ours"][0], timed["reference"][0]
+    speedup = ref_best / ours_best
+    return {
+        "benchmark": "train",
+        "images": n,
+        "batch_size": settings.batch_size,
+        "threads": args.threads,
+        "repeat": args.repeat,
+        "model": settings.as_dict(),
+        "ours": {
+            "method": "train.train_epoch: in-memory uint8 tensors, batched normalisation, channels-last",
+            "best_s": ours_best,
+            "times_s": timed["ours"][1],
+            "images_per_s": n / ours_best,
+        },
+        "reference": {
+            "method": f"DataLoader(FashionMNIST, ToTensor, Normalize), num_workers={args.workers}",
+            "best_s": ref_best,
+            "times_s": timed["reference"][1],
+            "images_per_s": n / ref_best,
+        },
+        "speedup": speedup,
+        "targets": {"min_speedup": args.min_speedup},
+        "passed": {"speed": speedup >= args.min_speedup},
+    }
+
+
+def check_cnn_run(metrics_path: Path, benchmark_path: Path, min_accuracy: float, max_seconds: float) -> dict:
+    """The pipeline's real CNN run against its targets: test accuracy and training wall time."""
+    metrics = read_json(metrics_path)
+    if "test_accuracy" not in metrics:
+        raise PipelineError(f"{metrics_path}: has no 'test_accuracy'; rerun the train step")
+    try:
+        with open(benchmark_path, encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        seconds = float(rows[-1]["s"])
+    except (FileNotFoundError, KeyError, IndexError, ValueError) as exc:
+        raise PipelineError(f"{benchmark_path}: no readable run time ({exc}); run the pipeline first") from None
+    accuracy = float(metrics["test_accuracy"])
+    return {
+        "test_accuracy": accuracy,
+        "train_seconds": seconds,
+        "targets": {"min_test_accuracy": min_accuracy, "max_train_seconds": max_seconds},
+        "passed": {"accuracy": accuracy >= min_accuracy, "time": seconds <= max_seconds},
+    }
+
+
+def train_table(result: dict[str, Any]) -> str:
+    """Format the training benchmark as a small plain-text table."""
+    lines = [
+        f"Training throughput on {result['images']} images, batch {result['batch_size']} "
+        f"(threads: {result['threads']}, best of {result['repeat']})",
+        f"  {'ours (in-memory tensors)':<40}{result['ours']['images_per_s']:>10,.0f} images/s",
+        f"  {'DataLoader + ToTensor + Normalize':<40}{result['reference']['images_per_s']:>10,.0f} images/s",
+        f"  {'speedup':<40}{result['speedup']:>10.2f} x   target >= {result['targets']['min_speedup']:g} x   "
+        f"{mark(result['passed']['speed'])}",
+    ]
+    if "cnn_run" in result:
+        run = result["cnn_run"]
+        lines += [
+            f"  {'CNN test accuracy (pipeline run)':<40}{100 * run['test_accuracy']:>10.2f} %    target >= "
+            f"{100 * run['targets']['min_test_accuracy']:g} %   {mark(run['passed']['accuracy'])}",
+            f"  {'CNN training wall time (pipeline run)':<40}{run['train_seconds']:>10.0f} s    target <= "
+            f"{run['targets']['max_train_seconds']:g} s   {mark(run['passed']['time'])}",
+        ]
+    return "\n".join(lines)
+
+
+def run_train(args: argparse.Namespace) -> None:
+    """The ``train`` subcommand: race both loops, optionally check the real CNN run, fail on a missed target."""
+    for flag, value in (("--repeat", args.repeat), ("--threads", args.threads), ("--images", args.images)):
+        if value < 1:
+            raise PipelineError(f"{flag} must be at least 1, got {value}")
+    result = benchmark_train(args)
+    if args.cnn_metrics and args.cnn_benchmark:
+        result["cnn_run"] = check_cnn_run(args.cnn_metrics, args.cnn_benchmark, 0.92, 240.0)
+    result["environment"] = environment()
+    print(train_table(result))
+    if args.output:
+        write_json(args.output, result)
+    missed = [name for name, ok in result["passed"].items() if not ok]
+    missed += [f"cnn {name}" for name, ok in result.get("cnn_run", {}).get("passed", {}).items() if not ok]
+    if missed:
+        raise PipelineError(f"training benchmark missed its target(s): {', '.join(missed)}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the subcommand and its flags, then run that benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -168,6 +351,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     pca.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/pca.json)")
     pca.set_defaults(run=run_pca)
+
+    tr = commands.add_parser("train", help="our in-memory training loop against the DataLoader recipe")
+    tr.add_argument("--data", required=True, type=Path, help="prepared dataset (.npy) written by prepare.py")
+    tr.add_argument("--split", required=True, type=Path, help="split.npz written by split.py")
+    tr.add_argument("--raw-dir", required=True, type=Path, help="folder of the four downloaded .gz files")
+    tr.add_argument("--images", type=int, default=12800, help="training images per timed run (default 12800)")
+    tr.add_argument("--batch-size", type=int, default=128, help="batch size of both loops (default 128)")
+    tr.add_argument("--workers", type=int, default=0, help="DataLoader workers of the reference (default 0)")
+    tr.add_argument("--repeat", type=int, default=3, help="runs per loop; the best counts (default 3)")
+    tr.add_argument("--threads", type=int, default=2, help="torch threads for both loops (default 2)")
+    tr.add_argument("--min-speedup", type=float, default=1.5, help="required speedup (default 1.5)")
+    tr.add_argument("--cnn-metrics", type=Path, help="results/models/cnn/metrics.json of a pipeline run")
+    tr.add_argument("--cnn-benchmark", type=Path, help="benchmarks/train/cnn.tsv of the same run")
+    tr.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/train.json)")
+    tr.set_defaults(run=run_train)
 
     args = parser.parse_args(argv)
     args.run(args)

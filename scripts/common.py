@@ -112,7 +112,8 @@ def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
     with atomic_open(path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
         for name in sorted(arrays):
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            array = np.asarray(arrays[name])  # not ascontiguousarray: it would turn a 0-d scalar into shape (1,)
+            np.lib.format.write_array(buffer, array if array.flags.c_contiguous else array.copy(), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             archive.writestr(info, buffer.getvalue())
@@ -196,6 +197,36 @@ def load_split(path: str | os.PathLike[str], split: str) -> Dataset:
     # The prepare step writes each split as one contiguous block, so a slice keeps the memory map.
     part = records[index[0] : index[-1] + 1] if index[-1] - index[0] + 1 == index.size else records[index]
     return Dataset(images=part["image"], labels=part["label"])
+
+
+def class_quotas(counts: np.ndarray, size: int) -> np.ndarray:
+    """How many images each class gives to a sample of ``size``: proportional to its count, summing to ``size``.
+
+    Why largest remainders: plain rounding can miss the requested total by one or two images. Ties in the
+    remainders go to the lower class label, so the quotas depend on nothing but the counts.
+    """
+    exact = counts * (size / counts.sum())
+    quotas = np.floor(exact).astype(np.int64)
+    short = size - int(quotas.sum())
+    order = np.lexsort((np.arange(len(counts)), -(exact - quotas)))
+    quotas[order[:short]] += 1
+    return np.minimum(quotas, counts)
+
+
+def stratified_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``size`` items in which every class keeps its share.
+
+    Why stratified: a validation set or a small training subset with a chance surplus of easy or hard
+    classes would skew every accuracy measured on it.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(labels, minlength=len(CLASS_NAMES))
+    chosen = [
+        rng.choice(np.flatnonzero(labels == label), size=int(quota), replace=False)
+        for label, quota in enumerate(class_quotas(counts, size))
+    ]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -1,0 +1,296 @@
+"""Tests for the validation split and the training script, on the tiny synthetic dataset.
+
+Training runs for one to three epochs on 200 images, so each test takes a few seconds. The properties checked
+are the ones the explainer relies on: the same seed gives the same bytes, a run killed after an epoch resumes to
+exactly the uninterrupted result, a non-finite loss stops with the epoch and batch named and nothing written,
+and the weights load back without unpickling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import calibration  # noqa: E402
+import split  # noqa: E402
+import train  # noqa: E402
+from common import CLASS_NAMES, PipelineError, load_npz, load_split, run_cli, stratified_sample  # noqa: E402
+from conftest import ROOT, run_script  # noqa: E402
+
+OUTPUTS = ("weights.npz", "history.json", "metrics.json", "diagnostics.npz")
+
+
+# --------------------------------------------------------------------------------------------------------
+# The split
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_stratified_sample_keeps_class_shares_and_is_seeded() -> None:
+    labels = np.repeat(np.arange(10), [30, 20, 10, 10, 10, 10, 10, 10, 10, 10])
+    chosen = stratified_sample(labels, 40, seed=5)
+    counts = np.bincount(labels[chosen], minlength=10)
+    assert counts.sum() == 40 and len(set(chosen.tolist())) == 40
+    # Exact shares of 40: 9.23, 6.15 and 3.08 for the rest; floors sum to 39, the largest remainder (class 0) gets 1.
+    assert counts.tolist() == [10, 6, 3, 3, 3, 3, 3, 3, 3, 3]
+    assert np.array_equal(chosen, stratified_sample(labels, 40, seed=5))
+    assert not np.array_equal(chosen, stratified_sample(labels, 40, seed=6))
+
+
+def test_class_quotas_sum_exactly() -> None:
+    for size in (1, 7, 33, 99):
+        counts = np.array([13, 7, 29, 1, 0, 5, 8, 21, 3, 13])
+        quotas = split_quotas(counts, size)
+        assert quotas.sum() == size and np.all(quotas <= counts)
+
+
+def split_quotas(counts: np.ndarray, size: int) -> np.ndarray:
+    """The quotas the split uses (via common, where the rule lives)."""
+    from common import class_quotas
+
+    return class_quotas(counts, size)
+
+
+def test_split_cli_writes_disjoint_sorted_parts(prepared_dataset: Path, tmp_path: Path) -> None:
+    out, meta = tmp_path / "split.npz", tmp_path / "split.json"
+    run_script("split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta)
+    arrays = load_npz(out)
+    validation, rest = arrays["validation"], arrays["train"]
+    assert len(validation) == 50 and len(rest) == 150
+    assert np.all(np.diff(validation) > 0) and np.all(np.diff(rest) > 0)
+    assert not set(validation.tolist()) & set(rest.tolist())
+    summary = json.loads(meta.read_text())
+    labels = load_split(prepared_dataset, "train").labels
+    assert summary["validation_per_class"] == {
+        name: int(n) for name, n in zip(CLASS_NAMES, np.bincount(labels[validation], minlength=10), strict=True)
+    }
+    first = out.read_bytes()
+    run_script("split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta)
+    assert out.read_bytes() == first
+
+
+def test_split_refuses_a_validation_set_as_big_as_the_data(prepared_dataset: Path, tmp_path: Path) -> None:
+    args = ["--data", str(prepared_dataset), "--size", "200", "--output", str(tmp_path / "s.npz")]
+    assert run_cli(split.main, [*args, "--meta", str(tmp_path / "s.json")]) == 1
+    assert not (tmp_path / "s.npz").exists()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def split_file(prepared_dataset: Path, tmp_path: Path) -> Path:
+    """A 50-image validation split of the 200 synthetic training images."""
+    out = tmp_path / "split.npz"
+    split.main(["--data", str(prepared_dataset), "--size", "50", "--output", str(out), "--meta", str(out) + ".json"])
+    return out
+
+
+def train_argv(data: Path, split_path: Path, folder: Path, *extra: str, epochs: int = 2) -> list[str]:
+    """Flags of a small, fast run writing into ``folder``."""
+    argv = [
+        "--name", "tiny", "--data", str(data), "--split", str(split_path),
+        "--channels", "4", "8", "--hidden", "16", "--epochs", str(epochs), "--batch-size", "32",
+        "--learning-rate", "0.003", "--seed", "7", "--threads", "1", "--device", "cpu",
+        "--checkpoint", str(folder / "checkpoint.npz"),
+    ]  # fmt: skip
+    outputs = [arg for name in OUTPUTS for arg in (f"--{name.split('.')[0]}", str(folder / name))]
+    return argv + outputs + list(extra)
+
+
+def run_training(data: Path, split_path: Path, folder: Path, *extra: str, epochs: int = 2) -> int:
+    """Train in-process (as the CLI would) and return the exit status."""
+    return run_cli(train.main, train_argv(data, split_path, folder, *extra, epochs=epochs))
+
+
+def output_bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in OUTPUTS}
+
+
+def test_training_writes_consistent_outputs(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    assert run_training(prepared_dataset, split_file, folder, "--augment", epochs=2) == 0
+    history = json.loads((folder / "history.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    diagnostics = load_npz(folder / "diagnostics.npz")
+    columns = history["history"]
+    assert columns["epoch"] == [1, 2]
+    assert set(calibration.DIAGNOSTIC_KEYS) <= set(columns)
+    assert all(len(values) == 2 for values in columns.values())
+    assert history["n_train"] == 150 and history["n_validation"] == 50
+    assert history["best_epoch"] == 1 + int(np.argmin(columns["val_loss"]))
+    # The diagnostics agree with the history: the last epoch's logits give the last epoch's validation loss.
+    labels = diagnostics["val_labels"]
+    last_loss = calibration.per_example_loss(diagnostics["val_logits_last"], labels).mean()
+    assert last_loss == pytest.approx(columns["val_loss"][-1], rel=1e-5)
+    best_loss = calibration.per_example_loss(diagnostics["val_logits_best"], labels).mean()
+    assert best_loss == pytest.approx(min(columns["val_loss"]), rel=1e-5)
+    # Test metrics match the saved test logits.
+    predicted = diagnostics["test_logits"].argmax(1)
+    assert metrics["test_accuracy"] == pytest.approx(float((predicted == diagnostics["test_labels"]).mean()))
+    confusion = np.array(metrics["confusion_matrix"])
+    assert confusion.sum() == 50 and np.trace(confusion) == round(50 * metrics["test_accuracy"])
+    assert metrics["temperature"] > 0
+    assert not (folder / "checkpoint.npz").exists()  # removed once every output is written
+
+
+def test_same_seed_same_bytes(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
+    assert run_training(prepared_dataset, split_file, tmp_path / "a", "--augment") == 0
+    assert run_training(prepared_dataset, split_file, tmp_path / "b", "--augment") == 0
+    assert output_bytes(tmp_path / "a") == output_bytes(tmp_path / "b")
+
+
+def test_other_seed_other_weights(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
+    assert run_training(prepared_dataset, split_file, tmp_path / "a", epochs=1) == 0
+    assert run_training(prepared_dataset, split_file, tmp_path / "b", "--seed", "8", epochs=1) == 0
+    assert (tmp_path / "a" / "weights.npz").read_bytes() != (tmp_path / "b" / "weights.npz").read_bytes()
+
+
+def test_resume_equals_uninterrupted(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ("--augment", "--dropout", "0.3")
+    assert run_training(prepared_dataset, split_file, tmp_path / "whole", *extra, epochs=3) == 0
+    stopped = tmp_path / "stopped"
+    assert run_training(prepared_dataset, split_file, stopped, *extra, "--stop-after", "1", epochs=3) == 1
+    assert (stopped / "checkpoint.npz").exists()
+    assert not any((stopped / name).exists() for name in OUTPUTS)
+    capsys.readouterr()
+    assert run_training(prepared_dataset, split_file, stopped, *extra, epochs=3) == 0
+    assert "after epoch 1" in capsys.readouterr().out  # it resumed, not restarted
+    assert output_bytes(stopped) == output_bytes(tmp_path / "whole")
+
+
+def test_checkpoint_of_other_settings_is_ignored(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "run"
+    assert run_training(prepared_dataset, split_file, folder, "--stop-after", "1", epochs=2) == 1
+    capsys.readouterr()
+    assert run_training(prepared_dataset, split_file, folder, "--hidden", "12", epochs=2) == 0
+    assert "made with other settings" in capsys.readouterr().out
+    assert run_training(prepared_dataset, split_file, tmp_path / "fresh", "--hidden", "12", epochs=2) == 0
+    assert output_bytes(folder) == output_bytes(tmp_path / "fresh")
+
+
+def test_killed_process_resumes_to_the_same_result(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
+    """A real SIGKILL during training (after the first checkpoint), then a rerun of the same command."""
+    whole = tmp_path / "whole"
+    assert run_training(prepared_dataset, split_file, whole, epochs=4) == 0
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "train.py"),
+        *train_argv(prepared_dataset, split_file, killed, epochs=4),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not (killed / "checkpoint.npz").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    if process.returncode == 0:
+        pytest.skip("the run finished before it could be killed")
+    assert not (killed / "weights.npz").exists()
+    result = run_script("train.py", *train_argv(prepared_dataset, split_file, killed, epochs=4))
+    assert "resuming from" in result.stdout
+    assert output_bytes(killed) == output_bytes(whole)
+
+
+def test_non_finite_loss_names_epoch_and_batch(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A NaN pixel in the training data stops the run in the batch that holds it; no output is written."""
+    data = train.load_data(prepared_dataset, split_file, None, seed=7)
+    settings = train.Settings(
+        name="tiny", channels=(4, 8), hidden=16, batch_norm=False, dropout=0.0, weight_decay=0.0, augment=False,
+        train_size=None, epochs=2, batch_size=32, learning_rate=0.003, schedule="constant", seed=7,
+    )  # fmt: skip
+    images = data.train.images.float()
+    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(train.epoch_seed(7, 1)))
+    poisoned = int(order[70])  # the 71st image of epoch 1 lies in batch 3 (batches of 32)
+    images[poisoned, 0, 14, 14] = float("nan")
+    data.train.images = images
+    run_dir = tmp_path / "run"
+    with pytest.raises(PipelineError, match=r"training loss is nan at epoch 1, batch 3 of 5"):
+        train.fit(settings, data, run_dir / "checkpoint.npz", threads=1, device=torch.device("cpu"))
+    assert not run_dir.exists() or list(run_dir.iterdir()) == []  # not even a checkpoint: epoch 1 never finished
+
+
+def test_exploding_learning_rate_stops_with_clear_error(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "run"
+    status = run_training(prepared_dataset, split_file, folder, "--learning-rate", "1e30", epochs=2)
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "training loss is" in err and "at epoch" in err and "lower --learning-rate" in err
+    assert not any((folder / name).exists() for name in OUTPUTS)
+
+
+def test_weights_load_without_pickle_and_reproduce_the_test_logits(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "run"
+    assert run_training(prepared_dataset, split_file, folder, epochs=1) == 0
+    with np.load(folder / "weights.npz", allow_pickle=False) as raw:  # would raise if anything were pickled
+        assert "model.conv1.weight" in raw.files and raw["model.conv1.weight"].shape == (4, 1, 3, 3)
+    model, meta = train.load_weights(folder / "weights.npz")
+    test = load_split(prepared_dataset, "test")
+    x = train.normalise(torch.from_numpy(np.array(test.images)).unsqueeze(1), meta["mean"], meta["std"])
+    with torch.inference_mode():
+        logits = model(x).numpy()
+    np.testing.assert_allclose(logits, load_npz(folder / "diagnostics.npz")["test_logits"], rtol=1e-5, atol=1e-5)
+
+
+def test_bad_settings_are_named(prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys) -> None:
+    assert run_training(prepared_dataset, split_file, tmp_path / "a", "--dropout", "1.5") == 1
+    assert "--dropout 1.5 is out of range" in capsys.readouterr().err
+    assert run_training(prepared_dataset, split_file, tmp_path / "b", "--train-size", "151") == 1
+    assert "--train-size 151" in capsys.readouterr().err
+
+
+def test_train_subset_is_stratified(prepared_dataset: Path, split_file: Path) -> None:
+    data = train.load_data(prepared_dataset, split_file, 60, seed=7)
+    assert len(data.train) == 60
+    counts = np.bincount(data.train.labels.numpy(), minlength=10)
+    assert counts.max() - counts.min() <= 2
+
+
+def test_shift_keeps_shape_and_moves_content() -> None:
+    images = torch.zeros((64, 1, 28, 28), dtype=torch.uint8)
+    images[:, 0, 10:18, 10:18] = 200
+    shifted = train.shift_images(images, torch.Generator().manual_seed(1))
+    assert shifted.shape == images.shape and shifted.dtype == torch.uint8
+    assert torch.all(shifted.flatten(1).sum(1) == images.flatten(1).sum(1))  # the blob never leaves the frame
+    assert (shifted != images).any()
+
+
+def test_learning_rate_schedules() -> None:
+    base = dict(
+        name="x", channels=(1, 1), hidden=1, batch_norm=False, dropout=0.0, weight_decay=0.0, augment=False,
+        train_size=None, epochs=1, batch_size=1, learning_rate=0.01, seed=0,
+    )  # fmt: skip
+    constant = train.Settings(**base, schedule="constant")
+    assert {train.learning_rate(constant, step, 100) for step in range(100)} == {0.01}
+    cycle = train.Settings(**base, schedule="onecycle")
+    rates = [train.learning_rate(cycle, step, 100) for step in range(100)]
+    assert max(rates) == pytest.approx(0.01) and rates[0] < 0.001 and rates[-1] < 1e-4
+    assert int(np.argmax(rates)) == 19  # end of the 20 % warm-up
+
+
+def test_cli_runs_standalone(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
+    result = run_script("train.py", *train_argv(prepared_dataset, split_file, tmp_path / "cli", epochs=1))
+    assert "test accuracy" in result.stdout
+    assert all((tmp_path / "cli" / name).exists() for name in OUTPUTS)
