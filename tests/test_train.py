@@ -294,3 +294,49 @@ def test_cli_runs_standalone(prepared_dataset: Path, split_file: Path, tmp_path:
     result = run_script("train.py", *train_argv(prepared_dataset, split_file, tmp_path / "cli", epochs=1))
     assert "test accuracy" in result.stdout
     assert all((tmp_path / "cli" / name).exists() for name in OUTPUTS)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The training benchmark
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_train_benchmark_times_both_loops_and_fails_on_a_missed_target(
+    synthetic_idx: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both loops run on the same tiny data (the reference through torchvision's FashionMNIST reader)."""
+    import benchmark
+
+    raw, data = synthetic_idx["dir"], tmp_path / "data.npy"
+    run_script(
+        "prepare.py", "--train-images", raw / "train-images-idx3-ubyte.gz", "--train-labels",
+        raw / "train-labels-idx1-ubyte.gz", "--test-images", raw / "t10k-images-idx3-ubyte.gz", "--test-labels",
+        raw / "t10k-labels-idx1-ubyte.gz", "--output", data, "--meta", tmp_path / "data.json",
+    )  # fmt: skip
+    split.main(
+        ["--data", str(data), "--size", "20", "--output", str(tmp_path / "s.npz"), "--meta", str(tmp_path / "s.json")]
+    )
+    args = ["train", "--data", str(data), "--split", str(tmp_path / "s.npz"), "--raw-dir", str(raw)]
+    args += ["--images", "64", "--batch-size", "32", "--repeat", "1", "--threads", "1"]
+    out = tmp_path / "train.json"
+    assert run_cli(benchmark.main, [*args, "--min-speedup", "0", "--output", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["images"] == 64 and result["batch_size"] == 32
+    assert result["ours"]["images_per_s"] > 0 and result["reference"]["images_per_s"] > 0
+    assert result["speedup"] == pytest.approx(result["reference"]["best_s"] / result["ours"]["best_s"])
+    assert "DataLoader + ToTensor + Normalize" in capsys.readouterr().out
+    assert run_cli(benchmark.main, [*args, "--min-speedup", "1000"]) == 1
+    assert "missed its target(s): speed" in capsys.readouterr().err
+
+
+def test_cnn_run_check_reads_accuracy_and_training_time(tmp_path: Path) -> None:
+    import benchmark
+
+    (tmp_path / "m.json").write_text(json.dumps({"test_accuracy": 0.9312}))
+    (tmp_path / "b.tsv").write_text("s\th:m:s\tmax_rss\n201.5\t0:03:21\t900\n")
+    run = benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b.tsv", 0.92, 240.0)
+    assert run["passed"] == {"accuracy": True, "time": True} and run["train_seconds"] == 201.5
+    (tmp_path / "b.tsv").write_text("s\n250\n")
+    assert benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b.tsv", 0.92, 240.0)["passed"]["time"] is False
+    with pytest.raises(PipelineError, match=r"b2\.tsv"):
+        benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b2.tsv", 0.92, 240.0)

@@ -21,6 +21,11 @@ DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 SMALL_CONFIG = {
     "data": {"sources": [str(DEBIAN_DATA)], "max_train": 2000, "max_test": 500},
     "pca": {"n_components": 4, "reconstruction_counts": [1, 4, 24, 84]},
+    "models": {
+        "validation_size": 400,
+        "cnn": {"channels": [8, 16], "hidden": 32, "epochs": 1},
+        "overfit": {"channels": [4, 8], "hidden": 32, "train_size": 300, "epochs": 4},
+    },
 }
 
 
@@ -53,9 +58,13 @@ def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = planned_jobs(result)
     assert jobs["download"] == 4
-    for rule in ("prepare", "pca", "pca_claims", "provenance", "report_html", "report_pdf", "index", "all"):
+    for rule in ("prepare", "pca", "pca_claims", "split", "overfitting_claims", "index", "all"):
         assert jobs[rule] == 1, rule
+    assert jobs["train"] == 2  # the CNN and the overfit model
+    for rule in ("provenance", "report_html", "report_pdf"):
+        assert jobs[rule] == 2, rule  # one per explainer
     assert sum(1 for rule in jobs if rule.startswith("fig_pca_")) == 5
+    assert sum(count for rule, count in jobs.items() if rule.startswith("fig_overfitting_")) == 8
 
 
 @pytest.mark.parametrize(
@@ -87,6 +96,17 @@ def test_defaults_fill_a_partial_config(tmp_path: Path) -> None:
     assert "--counts 1 4 24 84 187" in result.stdout
 
 
+def test_a_model_setting_overrides_only_that_key(tmp_path: Path) -> None:
+    """A partial model section keeps the model's other defaults (not the other model's)."""
+    config = {"models": {"overfit": {"epochs": 7}}}
+    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", config=config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    overfit = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name overfit" in line)
+    assert "--epochs 7" in overfit and "--train-size 2000" in overfit and "--no-batch-norm" in overfit
+    cnn = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name cnn" in line)
+    assert "--epochs 12" in cnn and "--batch-norm" in cnn and "--dropout 0.25" in cnn
+
+
 @pytest.mark.skipif(
     not (DEBIAN_DATA / "train-images-idx3-ubyte.gz").exists(),
     reason="needs Debian's dataset-fashion-mnist package (`make test` installs it as root)",
@@ -103,9 +123,10 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = run / "results"
 
-    for path in ("index.html", "reports/pca.html", "reports/pca.pdf"):
+    for path in ("index.html", "reports/pca.html", "reports/pca.pdf", "reports/overfitting.html"):
         assert (results / path).stat().st_size > 0, path
-    assert (results / "reports" / "pca.pdf").read_bytes().startswith(b"%PDF")
+    for name in ("pca", "overfitting"):
+        assert (results / "reports" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     html = (results / "reports" / "pca.html").read_text()
     for name in ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection"):
         assert f"../figures/pca/{name}.svg" in html, name
@@ -113,6 +134,23 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     assert "data:image" not in html, "figures must be referenced as files, not inlined"
     index = (results / "index.html").read_text()
     assert "reports/pca.html" in index and "reports/pca.pdf" in index
+    assert "reports/overfitting.html" in index and "reports/overfitting.pdf" in index
+
+    # The overfitting explainer: both models trained on the slice, every figure on the page, the claims shown.
+    cnn = json.loads((results / "models" / "cnn" / "metrics.json").read_text())
+    assert cnn["n_train"] == 1600 and cnn["n_validation"] == 400 and cnn["n_test"] == 500
+    assert 0 <= cnn["test_accuracy"] <= 1
+    overfit = json.loads((results / "models" / "overfit" / "history.json").read_text())
+    assert overfit["n_train"] == 300 and overfit["history"]["epoch"] == [1, 2, 3, 4]
+    page = (results / "reports" / "overfitting.html").read_text()
+    for name in ("curves_overfit", "loss_split", "confidence", "loss_histograms", "reliability", "curves_cnn",
+                 "confusion", "test_grid"):  # fmt: skip
+        assert f"../figures/overfitting/{name}.svg" in page, name
+    verdicts = json.loads((results / "overfitting" / "claims.json").read_text())
+    for claim in verdicts["claims"]:
+        assert claim["measured"].replace("->", "-&gt;").split(" (")[0] in page or claim["id"] in page
+    assert ("the run shows the puzzle" if verdicts["puzzle_shown"] else "does not show the puzzle") in page
+    assert not list((results / "models").glob("*/checkpoint.npz")), "checkpoints are removed after training"
 
     metrics = json.loads((results / "pca" / "metrics.json").read_text())
     assert metrics["n_samples"] == 2000

@@ -6,6 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -37,6 +38,7 @@ ENV = str(ROOT / "workflow" / "envs" / "explainers.yaml")
 #: Modules the scripts import: listed as inputs so that editing one reruns the rules that use it.
 SHARED_CODE = [str(SCRIPTS / "common.py")]
 PLOT_CODE = SHARED_CODE + [str(SCRIPTS / "plotstyle.py")]
+MODEL_PLOT_CODE = [str(SCRIPTS / "modelio.py"), str(SCRIPTS / "calibration.py")]
 #: WeasyPrint may read files only below these two folders (the PDF rule passes both).
 RESULTS_DIR = Path("results").resolve()
 
@@ -49,6 +51,22 @@ RAW_FILES = {
 }
 DATASET = "results/data/fashion-mnist.npy"
 DATASET_META = "results/data/fashion-mnist.json"
+SPLIT = "results/data/split.npz"
+SPLIT_META = "results/data/split.json"
+
+#: The trained models: each has a section under ``models`` in the config and outputs in results/models/<name>/.
+MODELS = ["cnn", "overfit"]
+MODEL_OUTPUTS = ["weights.npz", "history.json", "metrics.json", "diagnostics.npz"]
+
+
+def model_file(name, output):
+    """Path of one of a model's outputs (``MODEL_OUTPUTS``)."""
+    return f"results/models/{name}/{output}"
+
+
+#: How the figures name each model.
+MODEL_LABELS = {"cnn": "regularised CNN", "overfit": "unregularised CNN on a small subset"}
+
 
 #: Every explainer the site publishes: what its page is built from. Later explainers add an entry here.
 EXPLAINERS = {
@@ -64,6 +82,34 @@ EXPLAINERS = {
         },
         "figures": ["variance_bar", "variance_cumulative", "components", "reconstructions", "projection"],
         "steps": ["prepare", "pca", "pca_claims"],
+        "settings": ["data", "pca", "report"],
+    },
+    "overfitting": {
+        "title": "Validation loss up, validation accuracy up: the overfitting puzzle, measured",
+        "summary": "Two CNNs trained on Fashion-MNIST: why validation loss can climb while validation accuracy "
+        "still improves, shown with the loss split, confidence, calibration and temperature scaling.",
+        "template": "overfitting.html.j2",
+        "context": {
+            "claims": "results/overfitting/claims.json",
+            "overfit": model_file("overfit", "metrics.json"),
+            "overfit_history": model_file("overfit", "history.json"),
+            "cnn": model_file("cnn", "metrics.json"),
+            "cnn_history": model_file("cnn", "history.json"),
+            "split": SPLIT_META,
+            "dataset": DATASET_META,
+        },
+        "figures": [
+            "curves_overfit",
+            "loss_split",
+            "confidence",
+            "loss_histograms",
+            "reliability",
+            "curves_cnn",
+            "confusion",
+            "test_grid",
+        ],
+        "steps": ["prepare", "split", "train/overfit", "train/cnn", "overfitting_claims"],
+        "settings": ["data", "models", "overfitting", "report"],
     },
 }
 
@@ -85,6 +131,45 @@ def subset_args():
         if config["data"][key] is not None:
             args += [flag, str(config["data"][key])]
     return " ".join(args)
+
+
+def model_settings(name):
+    """A model's settings: the schema's defaults for that model, overridden by the keys the config sets."""
+    with open(workflow.source_path("../schemas/config.schema.yaml")) as handle:
+        defaults = yaml.safe_load(handle)["properties"]["models"]["properties"][name]["default"]
+    return {**defaults, **config["models"][name]}
+
+
+def model_label(wildcards):
+    """The name a figure gives the model it draws."""
+    return MODEL_LABELS[wildcards.model]
+
+
+def checkpoint_file(wildcards):
+    """Where training keeps its per-epoch checkpoint: not an output, so a failed job's cleanup never deletes it."""
+    return model_file(wildcards.model, "checkpoint.npz")
+
+
+def train_args(wildcards):
+    """train.py's flags for one model, built from its settings (every setting is a named flag of the script)."""
+    s = model_settings(wildcards.model)
+    flags = [
+        f"--channels {s['channels'][0]} {s['channels'][1]}",
+        f"--hidden {s['hidden']}",
+        "--batch-norm" if s["batch_norm"] else "--no-batch-norm",
+        f"--dropout {s['dropout']}",
+        f"--weight-decay {s['weight_decay']}",
+        "--augment" if s["augment"] else "--no-augment",
+        f"--epochs {s['epochs']}",
+        f"--batch-size {s['batch_size']}",
+        f"--learning-rate {s['learning_rate']}",
+        f"--schedule {s['schedule']}",
+        f"--seed {s['seed']}",
+        f"--device {config['models']['device']}",
+    ]
+    if s["train_size"] is not None:
+        flags.append(f"--train-size {s['train_size']}")
+    return " ".join(flags)
 
 
 def benchmark_file(step):
@@ -111,6 +196,14 @@ def provenance_inputs(wildcards):
         "data": [f"results/data/raw/{name}.json" for name in RAW_FILES.values()],
         "benchmarks": [benchmark_file(step) for step in steps],
     }
+
+
+def explainer_settings(wildcards):
+    """The config sections an explainer depends on, as quoted JSON for its appendix (not the whole config)."""
+    sections = {key: config[key] for key in EXPLAINERS[wildcards.explainer]["settings"]}
+    if "models" in sections:  # each model's effective settings: its defaults with the config's overrides
+        sections["models"] = {**config["models"], **{name: model_settings(name) for name in MODELS}}
+    return shlex.quote(json.dumps(sections, sort_keys=True))
 
 
 def provenance_args(wildcards, input):

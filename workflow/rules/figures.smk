@@ -8,6 +8,13 @@ localrules:
     fig_pca_components,
     fig_pca_reconstructions,
     fig_pca_projection,
+    fig_overfitting_curves,
+    fig_overfitting_loss_split,
+    fig_overfitting_confidence,
+    fig_overfitting_loss_histograms,
+    fig_overfitting_reliability,
+    fig_overfitting_confusion,
+    fig_overfitting_test_grid,
 
 
 rule fig_pca_variance_bar:
@@ -134,4 +141,176 @@ rule fig_pca_projection:
         python=PYTHON,
     shell:
         "{params.python} {input.code:q} --pca {input.model:q} --data {input.data:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_curves:
+    input:
+        history=model_file("{model}", "history.json"),
+        code=SCRIPTS / "fig_curves.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/curves_{model}.svg",
+        meta="results/figures/overfitting/curves_{model}.json",
+    log:
+        "logs/figures/overfitting/curves_{model}.log",
+    benchmark:
+        benchmark_file("fig_overfitting_curves_{model}")
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        ENV
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        python=PYTHON,
+        label=model_label,
+    shell:
+        "{params.python} {input.code:q} --history {input.history:q} --label {params.label:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_loss_split:
+    input:
+        history=model_file("overfit", "history.json"),
+        code=SCRIPTS / "fig_loss_split.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/loss_split.svg",
+        meta="results/figures/overfitting/loss_split.json",
+    log:
+        "logs/figures/overfitting/loss_split.log",
+    benchmark:
+        benchmark_file("fig_overfitting_loss_split")
+    conda:
+        ENV
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --history {input.history:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_confidence:
+    input:
+        history=model_file("overfit", "history.json"),
+        code=SCRIPTS / "fig_confidence.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/confidence.svg",
+        meta="results/figures/overfitting/confidence.json",
+    log:
+        "logs/figures/overfitting/confidence.log",
+    benchmark:
+        benchmark_file("fig_overfitting_confidence")
+    conda:
+        ENV
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --history {input.history:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_loss_histograms:
+    input:
+        diagnostics=model_file("overfit", "diagnostics.npz"),
+        code=SCRIPTS / "fig_loss_histograms.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/loss_histograms.svg",
+        meta="results/figures/overfitting/loss_histograms.json",
+    log:
+        "logs/figures/overfitting/loss_histograms.log",
+    benchmark:
+        benchmark_file("fig_overfitting_loss_histograms")
+    conda:
+        ENV
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --diagnostics {input.diagnostics:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_reliability:
+    input:
+        diagnostics=model_file("overfit", "diagnostics.npz"),
+        code=SCRIPTS / "fig_reliability.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/reliability.svg",
+        meta="results/figures/overfitting/reliability.json",
+    log:
+        "logs/figures/overfitting/reliability.log",
+    benchmark:
+        benchmark_file("fig_overfitting_reliability")
+    conda:
+        ENV
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --diagnostics {input.diagnostics:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_confusion:
+    input:
+        metrics=model_file("cnn", "metrics.json"),
+        code=SCRIPTS / "fig_confusion.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/confusion.svg",
+        meta="results/figures/overfitting/confusion.json",
+    log:
+        "logs/figures/overfitting/confusion.log",
+    benchmark:
+        benchmark_file("fig_overfitting_confusion")
+    conda:
+        ENV
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --metrics {input.metrics:q}"
+        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
+
+
+rule fig_overfitting_test_grid:
+    input:
+        diagnostics=model_file("cnn", "diagnostics.npz"),
+        data=DATASET,
+        code=SCRIPTS / "fig_test_grid.py",
+        shared=PLOT_CODE + MODEL_PLOT_CODE,
+    output:
+        svg="results/figures/overfitting/test_grid.svg",
+        meta="results/figures/overfitting/test_grid.json",
+    log:
+        "logs/figures/overfitting/test_grid.log",
+    benchmark:
+        benchmark_file("fig_overfitting_test_grid")
+    conda:
+        ENV
+    resources:
+        mem_mb=600,
+        runtime=5,
+    params:
+        python=PYTHON,
+    shell:
+        "{params.python} {input.code:q} --diagnostics {input.diagnostics:q} --data {input.data:q}"
         " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"

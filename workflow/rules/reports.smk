@@ -24,7 +24,7 @@ rule provenance:
         runtime=5,
     params:
         python=PYTHON,
-        settings=shlex.quote(json.dumps(config, sort_keys=True)),
+        settings=explainer_settings,
         benchmarks=provenance_args,
     shell:
         "{params.python} {input.code:q} --explainer {wildcards.explainer} --data-meta {input.data:q}"
