@@ -101,8 +101,8 @@ EXPLAINERS = {
         "figures": [
             "curves_overfit",
             "loss_split",
-            "confidence",
             "loss_histograms",
+            "confidence",
             "reliability",
             "curves_cnn",
             "confusion",
