@@ -65,6 +65,11 @@ DIAGNOSTIC_KEYS: tuple[str, ...] = (
     "val_loss_temperature_scaled",
 )
 
+#: Group means are null in an epoch where that group (right or wrong predictions) is empty.
+NULLABLE_KEYS: frozenset[str] = frozenset(
+    {"val_loss_correct_mean", "val_loss_wrong_mean", "val_confidence_correct_mean", "val_confidence_wrong_mean"}
+)
+
 
 # --------------------------------------------------------------------------------------------------------
 # Input checks

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from calibration import NULLABLE_KEYS
 from common import PipelineError, load_npz, read_json
 from plotstyle import set_title
 
@@ -34,9 +35,7 @@ RERUN = "rerun the train step"
 BASE_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 #: Per-epoch means over a group of validation examples: ``null`` in the file when the group is empty.
-NULLABLE_COLUMNS: frozenset[str] = frozenset(
-    {"val_loss_correct_mean", "val_loss_wrong_mean", "val_confidence_correct_mean", "val_confidence_wrong_mean"}
-)
+NULLABLE_COLUMNS: frozenset[str] = NULLABLE_KEYS
 
 #: Columns that hold fractions (accuracies, shares, probabilities, ECE) and so must lie in [0, 1].
 FRACTION_COLUMNS: frozenset[str] = frozenset(

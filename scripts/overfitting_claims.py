@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from calibration import round_significant
+from calibration import DIAGNOSTIC_KEYS, NULLABLE_KEYS, round_significant
 from common import PipelineError, read_json, run_cli, write_json
 
 QUOTE_LOSSES = "The training loss going down, the validation loss going up."
@@ -33,31 +33,10 @@ QUOTE_ACCURACY = (
 )
 
 #: The per-epoch lists of ``history.json`` (spec: every list has one value per epoch).
-HISTORY_LISTS: tuple[str, ...] = (
-    "epoch",
-    "train_loss",
-    "train_accuracy",
-    "val_loss",
-    "val_accuracy",
-    "val_n_correct",
-    "val_n_wrong",
-    "val_loss_correct_mean",
-    "val_loss_wrong_mean",
-    "val_loss_correct_part",
-    "val_loss_wrong_part",
-    "val_loss_wrong_share",
-    "val_confidence_mean",
-    "val_confidence_correct_mean",
-    "val_confidence_wrong_mean",
-    "val_ece",
-    "temperature",
-    "val_loss_temperature_scaled",
-)
+HISTORY_LISTS: tuple[str, ...] = ("epoch", "train_loss", "train_accuracy", *DIAGNOSTIC_KEYS)
 
 #: Group means are null in an epoch where that group (right or wrong predictions) is empty.
-NULLABLE: frozenset[str] = frozenset(
-    {"val_loss_correct_mean", "val_loss_wrong_mean", "val_confidence_correct_mean", "val_confidence_wrong_mean"}
-)
+NULLABLE: frozenset[str] = NULLABLE_KEYS
 
 #: Fractions in [0, 1]; a value above 1 most likely means a percentage was written by mistake.
 FRACTIONS: frozenset[str] = frozenset(
