@@ -28,14 +28,10 @@ import math
 
 import numpy as np
 
-from common import PipelineError
+from common import PipelineError, round_significant
 
 #: Number of equal-width confidence bins for the reliability diagram and ECE (as in Guo et al. 2017).
 N_BINS = 15
-
-#: Significant digits kept in JSON-bound numbers, so that reruns on the same logits give the same bytes
-#: even when the last bits of a float sum differ between builds of the same library.
-SIGNIFICANT_DIGITS = 10
 
 #: Search range for the inverse temperature ``beta = 1 / T``; the fitted ``T`` lies in [1e-3, 1e3].
 BETA_RANGE = (1e-3, 1e3)
@@ -311,13 +307,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------------------
 # One epoch's row of the history
 # --------------------------------------------------------------------------------------------------------
-
-
-def round_significant(value: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None:
-    """Round to ``digits`` significant digits (None stays None), so JSON output is stable across runs."""
-    if value is None:
-        return None
-    return float(f"{float(value):.{digits}g}")
 
 
 def epoch_diagnostics(logits: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import sys
 import tempfile
@@ -89,6 +90,28 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
         handle.write("\n")
+
+
+def round_significant(value: float | None, digits: int = 10) -> float | None:
+    """``value`` as a plain float rounded to ``digits`` significant digits; None and NaN become None.
+
+    Why: every JSON file and sidecar stores its numbers this way, so the last bits of a BLAS sum cannot
+    change a file's bytes, and a missing value is a JSON null, never a NaN.
+    """
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{float(value):.{digits}g}")
+
+
+def rounded(value: Any) -> Any:
+    """Every float of a JSON-ready structure (dicts, lists) through ``round_significant``."""
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    if isinstance(value, float):
+        return round_significant(value)
+    return value
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

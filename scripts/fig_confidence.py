@@ -20,19 +20,23 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from common import run_cli
-from modelio import (
+from common import round_significant, run_cli
+from modelio import read_history
+from plotstyle import (
+    PALETTE,
+    apply_style,
     best_epoch_label,
     capitalised,
     epoch_axis,
+    figure_parser,
     mark_best_epoch,
     markevery,
-    number,
+    new_figure,
+    percent,
     percent_value,
-    read_history,
-    set_figure_title,
+    publish,
+    set_title,
 )
-from plotstyle import PALETTE, apply_style, figure_parser, new_figure, percent, publish
 
 COLUMNS = ("val_confidence_mean", "val_confidence_correct_mean", "val_confidence_wrong_mean", "val_ece")
 
@@ -100,7 +104,7 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
     numbers: dict[str, Any] = {"model": run["model"], "epochs": last, "best_epoch": best}
     for name in (*COLUMNS, "val_accuracy"):
         for which, epoch in (("best", best), ("last", last)):
-            numbers[f"{name}_{which}"] = number(at(name, epoch))
+            numbers[f"{name}_{which}"] = round_significant(at(name, epoch))
             numbers[f"{name}_{which}_percent"] = None if np.isnan(at(name, epoch)) else percent_value(at(name, epoch))
     numbers["overconfidence_last_points"] = round(100 * over_last, 1)
     numbers["overconfidence_best_points"] = round(100 * (at("val_confidence_mean", best) - at("val_accuracy", best)), 1)
@@ -127,7 +131,7 @@ def plot_confidence(run: dict[str, Any], title: str) -> Figure:
     ax.set_ylim(0, 101)
     ax.set_ylabel("mean confidence, accuracy (%)")
     fig.legend(handles, [*(line[1] for line in LINES), best_epoch_label(best)], loc="outside right center")
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

@@ -22,9 +22,9 @@ import numpy as np
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
-from common import run_cli
-from modelio import capitalised, number, percent_value, read_model_metrics, set_figure_title
-from plotstyle import apply_style, figure_parser, new_figure, percent, publish
+from common import round_significant, run_cli
+from modelio import read_model_metrics
+from plotstyle import apply_style, capitalised, figure_parser, new_figure, percent, percent_value, publish, set_title
 
 #: Sequential grey-blue map: light for small shares, dark for large, the same order in grey print.
 CMAP = "Blues"
@@ -86,17 +86,17 @@ def describe(metrics: dict[str, Any], label: str) -> dict[str, Any]:
         "model": metrics["model"],
         "label": label,
         "n_test": n_test,
-        "test_accuracy": number(accuracy),
+        "test_accuracy": round_significant(accuracy),
         "test_accuracy_percent": percent_value(accuracy),
         "class_names": list(names),
         "confusion_matrix": confusion.tolist(),
-        "per_class_accuracy": [number(v) for v in per_class],
+        "per_class_accuracy": [round_significant(v) for v in per_class],
         "per_class_accuracy_percent": [None if np.isnan(v) else percent_value(v) for v in per_class],
         "hardest_class": names[worst],
-        "hardest_class_accuracy": number(per_class[worst]),
+        "hardest_class_accuracy": round_significant(per_class[worst]),
         "hardest_class_taken_for": names[taken_for] if off[worst, taken_for] > 0 else None,
         "easiest_class": names[best],
-        "easiest_class_accuracy": number(per_class[best]),
+        "easiest_class_accuracy": round_significant(per_class[best]),
         "top_confusions": top,
     }
 
@@ -125,7 +125,7 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], title: str) -> F
     bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, ticks=[0, 5, 10, 25, 50, 75, 100])
     bar.set_label("share of the true class (%)")
     bar.outline.set_visible(False)
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

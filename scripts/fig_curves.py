@@ -22,20 +22,24 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from common import run_cli
-from modelio import (
+from common import round_significant, run_cli
+from modelio import read_history
+from plotstyle import (
+    PALETTE,
     RISE_THRESHOLD,
+    apply_style,
     best_epoch_label,
     capitalised,
     epoch_axis,
+    figure_parser,
     mark_best_epoch,
     markevery,
-    number,
+    new_figure,
+    percent,
     percent_value,
-    read_history,
-    set_figure_title,
+    publish,
+    set_title,
 )
-from plotstyle import PALETTE, apply_style, figure_parser, new_figure, percent, publish
 
 #: An accuracy change smaller than this (in percentage points) is reported as holding steady.
 STEADY_POINTS = 0.05
@@ -108,24 +112,24 @@ def describe(run: dict[str, Any], label: str | None) -> dict[str, Any]:
         "n_validation": run["n_validation"],
         "epochs": last,
         "best_epoch": best,
-        "train_loss_first": number(h["train_loss"][0]),
-        "train_loss_last": number(h["train_loss"][-1]),
-        "train_accuracy_last": number(h["train_accuracy"][-1]),
+        "train_loss_first": round_significant(h["train_loss"][0]),
+        "train_loss_last": round_significant(h["train_loss"][-1]),
+        "train_accuracy_last": round_significant(h["train_accuracy"][-1]),
         "train_accuracy_last_percent": percent_value(h["train_accuracy"][-1]),
-        "val_loss_first": number(val_loss[0]),
-        "val_loss_best": number(loss_best),
-        "val_loss_last": number(loss_last),
-        "val_loss_rise_ratio": number(rise),
+        "val_loss_first": round_significant(val_loss[0]),
+        "val_loss_best": round_significant(loss_best),
+        "val_loss_last": round_significant(loss_last),
+        "val_loss_rise_ratio": round_significant(rise),
         "val_loss_rise_percent": percent_value(rise),
-        "val_accuracy_best": number(acc_best),
+        "val_accuracy_best": round_significant(acc_best),
         "val_accuracy_best_percent": percent_value(acc_best),
-        "val_accuracy_last": number(acc_last),
+        "val_accuracy_last": round_significant(acc_last),
         "val_accuracy_last_percent": percent_value(acc_last),
         "val_accuracy_gain_points": round(gain_points, 1),
-        "val_accuracy_max": number(val_acc[acc_max_epoch - 1]),
+        "val_accuracy_max": round_significant(val_acc[acc_max_epoch - 1]),
         "val_accuracy_max_percent": percent_value(val_acc[acc_max_epoch - 1]),
         "val_accuracy_max_epoch": acc_max_epoch,
-        "generalisation_gap_last": number(loss_last - float(h["train_loss"][-1])),
+        "generalisation_gap_last": round_significant(loss_last - float(h["train_loss"][-1])),
     }
 
 
@@ -164,7 +168,7 @@ def plot_curves(run: dict[str, Any], title: str) -> Figure:
         loc="outside lower center",
         ncols=3,
     )
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

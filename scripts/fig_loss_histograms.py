@@ -25,9 +25,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from calibration import confidences, per_example_loss
-from common import PipelineError, run_cli
-from modelio import RERUN, number, read_diagnostics, set_figure_title
-from plotstyle import PALETTE, apply_style, figure_parser, new_figure, publish
+from common import PipelineError, round_significant, run_cli
+from modelio import RERUN, read_diagnostics
+from plotstyle import PALETTE, apply_style, figure_parser, new_figure, publish, set_title
 
 #: At least this many bins span the largest loss: enough to show the shape of the wrong group's tail.
 TARGET_BINS = 60
@@ -82,19 +82,19 @@ def group_numbers(losses: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
     top = np.sort(losses)[::-1][: max(1, len(losses) // 10)]
 
     def stat(fn: Any, mask: np.ndarray) -> float | None:
-        return number(fn(losses[mask])) if mask.any() else None
+        return round_significant(fn(losses[mask])) if mask.any() else None
 
     return {
         "n_correct": int(correct.sum()),
         "n_wrong": int((~correct).sum()),
-        "loss_mean": number(losses.mean()),
+        "loss_mean": round_significant(losses.mean()),
         "loss_correct_mean": stat(np.mean, correct),
         "loss_correct_median": stat(np.median, correct),
         "loss_wrong_mean": stat(np.mean, ~correct),
         "loss_wrong_median": stat(np.median, ~correct),
-        "loss_max": number(losses.max()),
-        "loss_wrong_share": number(losses[~correct].sum() / total) if total > 0 else 0.0,
-        "loss_top10_share": number(top.sum() / total) if total > 0 else 0.0,
+        "loss_max": round_significant(losses.max()),
+        "loss_wrong_share": round_significant(losses[~correct].sum() / total) if total > 0 else 0.0,
+        "loss_top10_share": round_significant(top.sum() / total) if total > 0 else 0.0,
     }
 
 
@@ -116,11 +116,11 @@ def transitions(
     out: dict[str, Any] = {}
     for name, mask in groups.items():
         out[f"n_{name}"] = int(mask.sum())
-        out[f"{name}_loss_change_part"] = number((loss_last[mask] - loss_best[mask]).sum() / n)
+        out[f"{name}_loss_change_part"] = round_significant((loss_last[mask] - loss_best[mask]).sum() / n)
         for which, losses in (("best", loss_best), ("last", loss_last)):
-            out[f"{name}_loss_mean_{which}"] = number(losses[mask].mean()) if mask.any() else None
-            out[f"{name}_loss_median_{which}"] = number(np.median(losses[mask])) if mask.any() else None
-    out["loss_change"] = number(loss_last.mean() - loss_best.mean())
+            out[f"{name}_loss_mean_{which}"] = round_significant(losses[mask].mean()) if mask.any() else None
+            out[f"{name}_loss_median_{which}"] = round_significant(np.median(losses[mask])) if mask.any() else None
+    out["loss_change"] = round_significant(loss_last.mean() - loss_best.mean())
     return out
 
 
@@ -204,7 +204,7 @@ def plot_histograms(
     top = max(float(np.histogram(c[0], bins=bins)[0].max()) for c in curves.values())
     axes[0].set_ylim(0.7, top * 8)  # room above the highest bar for the legend
     axes[0].set_ylabel("validation examples (log scale)")
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 
@@ -230,8 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "n_validation": len(diagnostics["val_labels"]),
         "best_epoch": epochs["best"],
         "last_epoch": epochs["last"],
-        "bin_width": number(bins[1] - bins[0]),
-        "bin_edges": [float(f"{v:.10g}") for v in bins],
+        "bin_width": round_significant(bins[1] - bins[0]),
+        "bin_edges": [round_significant(v) for v in bins],
     }
     publish(plot_histograms(curves, epochs, bins, info["title"]), info, args)
 

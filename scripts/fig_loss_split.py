@@ -22,19 +22,23 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from common import run_cli
-from modelio import (
+from common import round_significant, run_cli
+from modelio import read_history
+from plotstyle import (
+    PALETTE,
     RISE_THRESHOLD,
+    apply_style,
     best_epoch_label,
     epoch_axis,
+    figure_parser,
     mark_best_epoch,
     markevery,
-    number,
+    new_figure,
+    percent,
     percent_value,
-    read_history,
-    set_figure_title,
+    publish,
+    set_title,
 )
-from plotstyle import PALETTE, apply_style, figure_parser, new_figure, percent, publish
 
 #: Strength of the two stacked areas' colours (the rest is white): light enough that the hatching and the
 #: lines on top stand out.
@@ -114,27 +118,27 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
         "epochs": last,
         "best_epoch": best,
         "loss_rises": rises,
-        "val_loss_best": number(loss_best),
-        "val_loss_last": number(loss_last),
-        "val_loss_correct_part_best": number(at("val_loss_correct_part", best)),
-        "val_loss_correct_part_last": number(at("val_loss_correct_part", last)),
-        "val_loss_wrong_part_best": number(at("val_loss_wrong_part", best)),
-        "val_loss_wrong_part_last": number(at("val_loss_wrong_part", last)),
-        "val_loss_wrong_share_best": number(at("val_loss_wrong_share", best)),
-        "val_loss_wrong_share_last": number(at("val_loss_wrong_share", last)),
+        "val_loss_best": round_significant(loss_best),
+        "val_loss_last": round_significant(loss_last),
+        "val_loss_correct_part_best": round_significant(at("val_loss_correct_part", best)),
+        "val_loss_correct_part_last": round_significant(at("val_loss_correct_part", last)),
+        "val_loss_wrong_part_best": round_significant(at("val_loss_wrong_part", best)),
+        "val_loss_wrong_part_last": round_significant(at("val_loss_wrong_part", last)),
+        "val_loss_wrong_share_best": round_significant(at("val_loss_wrong_share", best)),
+        "val_loss_wrong_share_last": round_significant(at("val_loss_wrong_share", last)),
         "val_n_wrong_best": int(at("val_n_wrong", best)),
         "val_n_wrong_last": int(at("val_n_wrong", last)),
-        "rise": number(rise),
-        "rise_correct_part": number(rise_correct),
-        "rise_wrong_part": number(rise_wrong),
-        "rise_wrong_fraction": number(wrong_fraction),
+        "rise": round_significant(rise),
+        "rise_correct_part": round_significant(rise_correct),
+        "rise_wrong_part": round_significant(rise_wrong),
+        "rise_wrong_fraction": round_significant(wrong_fraction),
         "rise_wrong_percent": None if wrong_fraction is None else percent_value(wrong_fraction, 0),
-        "temperature_best": number(at("temperature", best)),
-        "temperature_last": number(at("temperature", last)),
-        "val_loss_temperature_scaled_best": number(scaled_best),
-        "val_loss_temperature_scaled_last": number(scaled_last),
-        "rise_temperature_scaled": number(scaled_rise),
-        "rise_removed_by_temperature_fraction": number(removed),
+        "temperature_best": round_significant(at("temperature", best)),
+        "temperature_last": round_significant(at("temperature", last)),
+        "val_loss_temperature_scaled_best": round_significant(scaled_best),
+        "val_loss_temperature_scaled_last": round_significant(scaled_last),
+        "rise_temperature_scaled": round_significant(scaled_rise),
+        "rise_removed_by_temperature_fraction": round_significant(removed),
         "rise_removed_by_temperature_percent": None if removed is None else percent_value(removed, 0),
     }
 
@@ -184,7 +188,7 @@ def plot_loss_split(run: dict[str, Any], title: str) -> Figure:
         best_epoch_label(best),
     ]
     fig.legend(handles, labels, loc="outside right center")
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

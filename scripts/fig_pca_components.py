@@ -22,7 +22,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from common import PipelineError, load_pca, run_cli
+from common import PipelineError, load_pca, round_significant, run_cli
 from plotstyle import (
     DIVERGING_CMAP,
     apply_style,
@@ -73,7 +73,7 @@ def describe(images: np.ndarray, ratios: np.ndarray) -> dict[str, Any]:
         "n_components": n,
         "explained_variance_ratio": as_list(ratios),
         "explained_variance_percent": [round(100 * r, 1) for r in ratios.tolist()],
-        "loading_limit": float(f"{limit:.10g}"),
+        "loading_limit": round_significant(limit),
         "positive_fraction": [round(float((image > 0).mean()), 4) for image in images],
     }
 

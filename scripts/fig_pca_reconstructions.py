@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from common import CLASS_NAMES, PipelineError, check_same_pixels, load_pca, load_split, run_cli
+from common import CLASS_NAMES, PipelineError, check_same_pixels, load_pca, load_split, round_significant, run_cli
 from plotstyle import (
     IMAGE_CMAP,
     apply_style,
@@ -116,7 +116,7 @@ def describe(
         "variance_retained": as_list(retained),
         "variance_retained_percent": [round(100 * r, 1) for r in retained.tolist()],
         "mse": as_list(mse),
-        "mse_mean_only": float(f"{mse_mean_only:.10g}"),
+        "mse_mean_only": round_significant(mse_mean_only),
         "n_test": n_test,
         "classes": names,
         "test_indices": list(test_indices),

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from common import run_cli
+from common import round_significant, run_cli
 from plotstyle import (
     PALETTE,
     apply_style,
@@ -61,7 +61,7 @@ def describe(ratios: np.ndarray, n_components: int) -> dict[str, Any]:
         "n_components": n_components,
         "explained_variance_ratio": as_list(shown),
         "explained_variance_percent": [round(100 * r, 1) for r in shown.tolist()],
-        "cumulative_ratio": float(f"{total:.10g}"),
+        "cumulative_ratio": round_significant(total),
         "cumulative_percent": round(100 * total, 1),
     }
 

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from common import PipelineError, components_needed, run_cli
+from common import PipelineError, components_needed, round_significant, run_cli
 from plotstyle import (
     PALETTE,
     apply_style,
@@ -78,7 +78,7 @@ def describe(ratios: np.ndarray, counts: dict[str, int]) -> dict[str, Any]:
         "alt": alt,
         "n_components": n,
         "thresholds": counts,
-        "cumulative_at_thresholds": {t: float(f"{cumulative[k - 1]:.10g}") for t, k in items},
+        "cumulative_at_thresholds": {t: round_significant(cumulative[k - 1]) for t, k in items},
         "first_component_below_1_percent": below_1,
         "cumulative_ratio_first_10": as_list(cumulative[:10]),
     }

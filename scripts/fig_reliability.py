@@ -25,9 +25,20 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from calibration import N_BINS, confidences, expected_calibration_error, reliability_bins
-from common import run_cli
-from modelio import capitalised, number, percent_value, read_diagnostics, set_figure_title
-from plotstyle import PALETTE, apply_style, check_count, figure_parser, new_figure, percent, publish
+from common import round_significant, run_cli
+from modelio import read_diagnostics
+from plotstyle import (
+    PALETTE,
+    apply_style,
+    capitalised,
+    check_count,
+    figure_parser,
+    new_figure,
+    percent,
+    percent_value,
+    publish,
+    set_title,
+)
 
 #: More bins than this leave too few examples per bin on a validation set of a few thousand.
 MAX_BINS = 50
@@ -53,19 +64,19 @@ def epoch_reliability(logits: np.ndarray, labels: np.ndarray, n_bins: int, epoch
     accuracy, mean_confidence = float(correct.mean()), float(confidence.mean())
     return {
         "epoch": epoch,
-        "ece": number(expected_calibration_error(confidence, correct, n_bins)),
-        "accuracy": number(accuracy),
+        "ece": round_significant(expected_calibration_error(confidence, correct, n_bins)),
+        "accuracy": round_significant(accuracy),
         "accuracy_percent": percent_value(accuracy),
-        "confidence_mean": number(mean_confidence),
+        "confidence_mean": round_significant(mean_confidence),
         "confidence_mean_percent": percent_value(mean_confidence),
         "overconfidence_points": round(100 * (mean_confidence - accuracy), 1),
-        "share_in_top_bin": number(counts[-1] / counts.sum()),
+        "share_in_top_bin": round_significant(counts[-1] / counts.sum()),
         "bins": {
-            "lower": [number(v) for v in bins["lower"]],
-            "upper": [number(v) for v in bins["upper"]],
+            "lower": [round_significant(v) for v in bins["lower"]],
+            "upper": [round_significant(v) for v in bins["upper"]],
             "count": [int(v) for v in bins["count"]],
-            "mean_confidence": [number(v) for v in bins["mean_confidence"]],
-            "accuracy": [number(v) for v in bins["accuracy"]],
+            "mean_confidence": [round_significant(v) for v in bins["mean_confidence"]],
+            "accuracy": [round_significant(v) for v in bins["accuracy"]],
         },
     }
 
@@ -143,7 +154,7 @@ def plot_reliability(best: dict[str, Any], last: dict[str, Any], title: str) -> 
     ]
     labels = ["accuracy", "gap to mean confidence", "perfect calibration", "examples in bin"]
     fig.legend(handles, labels, loc="outside lower center", ncols=4)
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

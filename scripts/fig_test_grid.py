@@ -26,9 +26,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from calibration import confidences
-from common import CLASS_NAMES, PipelineError, load_split, run_cli
-from modelio import RERUN, capitalised, number, percent_value, read_diagnostics, set_figure_title
-from plotstyle import IMAGE_CMAP, PALETTE, apply_style, figure_parser, new_figure, percent, publish
+from common import CLASS_NAMES, PipelineError, load_split, round_significant, run_cli
+from modelio import RERUN, read_diagnostics
+from plotstyle import (
+    IMAGE_CMAP,
+    PALETTE,
+    apply_style,
+    capitalised,
+    figure_parser,
+    new_figure,
+    percent,
+    percent_value,
+    publish,
+    set_title,
+)
 
 #: Marks that tell right from wrong without colour (both glyphs exist in DejaVu Sans, the figures' font).
 RIGHT_MARK, WRONG_MARK = "\u2713", "\u2717"
@@ -81,7 +92,7 @@ def pick_examples(
                 {
                     "test_index": int(index[hits[0]]),
                     "predicted": CLASS_NAMES[int(predicted[hits[0]])],
-                    "confidence": number(confidence[hits[0]]),
+                    "confidence": round_significant(confidence[hits[0]]),
                 }
                 if hits.size
                 else None
@@ -138,12 +149,12 @@ def describe(
         "alt": alt,
         "label": label,
         "n_test": len(labels),
-        "test_accuracy": number(accuracy),
+        "test_accuracy": round_significant(accuracy),
         "test_accuracy_percent": percent_value(accuracy),
         "n_wrong": int((~correct).sum()),
-        "wrong_confidence_median": number(wrong_median),
-        "right_confidence_median": number(right_median),
-        "wrong_confident_share": number(confident_share),
+        "wrong_confidence_median": round_significant(wrong_median),
+        "right_confidence_median": round_significant(right_median),
+        "wrong_confident_share": round_significant(confident_share),
         "confident_threshold": CONFIDENT,
         "cells": cells,
         "classes_without_wrong": no_wrong,
@@ -205,7 +216,7 @@ def plot_grid(cells: list[dict[str, Any]], images: np.ndarray, title: str) -> Fi
                     "first correctly classified" if kind == "right" else "first wrongly classified",
                     loc="left", fontsize=8.5, weight="bold",
                 )  # fmt: skip
-    set_figure_title(fig, title)
+    set_title(fig, title)
     return fig
 
 

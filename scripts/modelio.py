@@ -6,28 +6,21 @@ and ``metrics.json`` (test accuracy, confusion matrix, calibration numbers). The
 through the functions here, which turn a missing, truncated or inconsistent file into a ``PipelineError``
 that names the file and the key and says to rerun the train step, instead of a plausible-looking wrong chart.
 
-The bottom of the file holds the few drawing helpers the epoch charts share (the best-epoch marker, whole
-epoch ticks, sparse markers), so every chart marks the best epoch the same way.
-
-No torch here (nor in any figure script): reading the results must not need the training stack.
+No torch and no matplotlib here: the claims check reads histories through the same checks without the
+plotting stack, and no figure script needs the training stack. The drawing helpers the epoch charts share
+live in ``plotstyle.py``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
 
 from calibration import NULLABLE_KEYS
 from common import PipelineError, load_npz, read_json
-from plotstyle import set_title
 
 RERUN = "rerun the train step"
 
@@ -69,16 +62,6 @@ DIAGNOSTIC_ARRAYS: dict[str, int] = {
 
 #: Keys of ``metrics.json`` that the figures read.
 METRICS_KEYS: tuple[str, ...] = ("model", "n_test", "test_accuracy", "class_names", "confusion_matrix")
-
-#: A validation loss that ends at least this much (relative) above its minimum counts as "rising" in titles;
-#: below it the curves are described as falling together, since a rise of a percent or two is noise.
-RISE_THRESHOLD = 0.05
-
-#: Look of the vertical line at the best epoch, the same in every chart (grey: it is a reference, not data).
-BEST_EPOCH_STYLE: dict[str, Any] = {"color": "#555555", "linestyle": (0, (1, 1.5)), "linewidth": 1.2}
-
-#: At most this many markers per line: enough to tell lines apart in grey print, few enough not to clutter.
-MAX_MARKERS = 12
 
 #: How far a stored best epoch's validation loss may sit above the minimum (rounding in the JSON file).
 BEST_EPOCH_TOLERANCE = 1e-9
@@ -177,8 +160,6 @@ def read_diagnostics(path: str | os.PathLike[str]) -> dict[str, Any]:
     if missing:
         raise bad(path, f"missing array(s) {', '.join(missing)}")
     for name, ndim in DIAGNOSTIC_ARRAYS.items():
-        if ndim == 0 and arrays[name].shape == (1,):  # common.save_npz stores a scalar as shape (1,)
-            arrays[name] = arrays[name].reshape(())
         if arrays[name].ndim != ndim:
             raise bad(path, f"array '{name}' has shape {arrays[name].shape}, expected {ndim} dimension(s)")
     out: dict[str, Any] = {}
@@ -253,64 +234,3 @@ def read_model_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"'test_accuracy' {accuracy!r} differs from the confusion matrix's {np.trace(confusion) / n_test:.6f}",
         )
     return {**data, "confusion_matrix": confusion}
-
-
-# --------------------------------------------------------------------------------------------------------
-# Numbers for sidecars and drawing helpers shared by the epoch charts
-# --------------------------------------------------------------------------------------------------------
-
-
-def number(value: float | None) -> float | None:
-    """A plain float rounded to 10 significant digits (None and NaN become None), as sidecars store numbers."""
-    if value is None or not np.isfinite(value):
-        return None
-    return float(f"{float(value):.10g}")
-
-
-def capitalised(text: str) -> str:
-    """``text`` with its first letter upper-case and the rest untouched (``str.capitalize`` would turn "ECE"
-    into "ece" and "CNN" into "cnn")."""
-    return text[:1].upper() + text[1:]
-
-
-def percent_value(ratio: float, digits: int = 1) -> float:
-    """A fraction as a percentage rounded the way titles print it, e.g. ``0.8765 -> 87.7``."""
-    return round(100 * float(ratio), digits)
-
-
-def set_figure_title(fig: Figure, title: str) -> None:
-    """``plotstyle.set_title`` with no line break inside "epoch 7", "38 %" or "0.93 nats".
-
-    Why: a wrapped title that leaves "epoch" at a line's end and the number on the next is hard to read; a
-    no-break space keeps such pairs together (the sidecar keeps plain spaces, so prose can quote it).
-    """
-    glued = re.sub(r"(epochs?) (\d)", "\\1\u00a0\\2", title)
-    glued = re.sub(r"(\d) (%|nats|points)", "\\1\u00a0\\2", glued)
-    set_title(fig, glued)
-
-
-def best_epoch_label(epoch: int) -> str:
-    """Legend text of the best-epoch marker, one wording in every chart."""
-    return f"lowest validation loss (epoch {epoch})"
-
-
-def mark_best_epoch(ax: Axes, epoch: int) -> Line2D:
-    """Draw the vertical best-epoch line on ``ax`` and return it (for a legend entry)."""
-    return ax.axvline(epoch, label=best_epoch_label(epoch), zorder=1.5, **BEST_EPOCH_STYLE)
-
-
-def epoch_axis(ax: Axes, epochs: int) -> None:
-    """Whole-number epoch ticks from 1 to ``epochs`` with a little room at both ends."""
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
-    ax.set_xlim(1 - 0.02 * max(epochs - 1, 1), epochs + 0.02 * max(epochs - 1, 1))
-    ax.set_xlabel("epoch")
-
-
-def markevery(epochs: int, offset: int = 0) -> tuple[int, int]:
-    """``markevery`` for a line over ``epochs`` points: at most ``MAX_MARKERS`` markers, shifted by ``offset``.
-
-    Why shifted: two lines that meet (train and validation at epoch 1) would otherwise hide each other's
-    markers.
-    """
-    step = max(1, -(-epochs // MAX_MARKERS))
-    return (offset % step, step)

@@ -23,8 +23,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from calibration import DIAGNOSTIC_KEYS, NULLABLE_KEYS, round_significant
-from common import PipelineError, read_json, run_cli, write_json
+from calibration import DIAGNOSTIC_KEYS, NULLABLE_KEYS
+from common import PipelineError, read_json, rounded, run_cli, write_json
 
 QUOTE_LOSSES = "The training loss going down, the validation loss going up."
 QUOTE_ACCURACY = (
@@ -188,11 +188,6 @@ def parse_metrics(document: object, path: str | os.PathLike[str], run: Run, hist
 def ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
     """``scale * numerator / denominator``, or None when the denominator is not positive (nothing to divide)."""
     return scale * numerator / denominator if denominator > 0 else None
-
-
-def rounded(numbers: dict) -> dict:
-    """Round every float to 10 significant digits; ints and None stay as they are."""
-    return {key: round_significant(v) if isinstance(v, float) else v for key, v in numbers.items()}
 
 
 def compute_numbers(run: Run, metrics: dict) -> dict:

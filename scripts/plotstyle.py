@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,9 +23,12 @@ from typing import Any
 import matplotlib
 import numpy as np
 from cycler import cycler  # matplotlib's own dependency
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-from common import PipelineError, atomic_path, read_json, write_json
+from common import PipelineError, atomic_path, read_json, round_significant, write_json
 
 #: Width of a figure that fills an A4 page's text block at 100 % (16 cm).
 PAGE_WIDTH_IN = 6.3
@@ -120,8 +124,12 @@ def new_figure(height_in: float, width_in: float = PAGE_WIDTH_IN) -> Figure:
 def set_title(fig: Figure, title: str) -> None:
     """Put the figure's title on top, wrapped into balanced lines if it would not fit the figure's width.
 
-    Why: constrained layout does not shrink a too-long title, it clips it at the figure's edge.
+    Why: constrained layout does not shrink a too-long title, it clips it at the figure's edge. Numbers stay
+    with their unit or noun ("epoch 7", "38 %", "0.93 nats"): a no-break space joins them, so a wrapped title
+    never leaves "epoch" at the end of one line and its number on the next.
     """
+    title = re.sub(r"(epochs?) (\d)", "\\1\u00a0\\2", title)
+    title = re.sub(r"(\d) (%|nats|points)", "\\1\u00a0\\2", title)
     size = float(matplotlib.rcParams["figure.titlesize"])
     max_chars = int(fig.get_figwidth() * 72 / (0.66 * size))  # bold DejaVu Sans averages ~0.62 em a glyph
     lines = math.ceil(len(title) / max_chars)
@@ -210,4 +218,57 @@ def check_count(value: int, upper: int, flag: str, why: str = "") -> int:
 
 def as_list(values: Sequence[float]) -> list[float]:
     """Plain floats, rounded to 10 significant digits so tiny BLAS differences do not change sidecars."""
-    return [float(f"{v:.10g}") for v in values]
+    return [round_significant(v) for v in values]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Numbers for sidecars, and the look the epoch charts of the overfitting explainer share
+# --------------------------------------------------------------------------------------------------------
+
+#: A validation loss that ends at least this much (relative) above its minimum counts as "rising" in titles;
+#: below it the curves are described as falling together, since a rise of a percent or two is noise.
+RISE_THRESHOLD = 0.05
+
+#: Look of the vertical line at the best epoch, the same in every chart (grey: it is a reference, not data).
+BEST_EPOCH_STYLE: dict[str, Any] = {"color": "#555555", "linestyle": (0, (1, 1.5)), "linewidth": 1.2}
+
+#: At most this many markers per line: enough to tell lines apart in grey print, few enough not to clutter.
+MAX_MARKERS = 12
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-case and the rest untouched (``str.capitalize`` would turn "ECE"
+    into "ece" and "CNN" into "cnn")."""
+    return text[:1].upper() + text[1:]
+
+
+def percent_value(ratio: float, digits: int = 1) -> float:
+    """A fraction as a percentage rounded the way titles print it, e.g. ``0.8765 -> 87.7``."""
+    return round(100 * float(ratio), digits)
+
+
+def best_epoch_label(epoch: int) -> str:
+    """Legend text of the best-epoch marker, one wording in every chart."""
+    return f"lowest validation loss (epoch {epoch})"
+
+
+def mark_best_epoch(ax: Axes, epoch: int) -> Line2D:
+    """Draw the vertical best-epoch line on ``ax`` and return it (for a legend entry)."""
+    return ax.axvline(epoch, label=best_epoch_label(epoch), zorder=1.5, **BEST_EPOCH_STYLE)
+
+
+def epoch_axis(ax: Axes, epochs: int) -> None:
+    """Whole-number epoch ticks from 1 to ``epochs`` with a little room at both ends."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+    ax.set_xlim(1 - 0.02 * max(epochs - 1, 1), epochs + 0.02 * max(epochs - 1, 1))
+    ax.set_xlabel("epoch")
+
+
+def markevery(epochs: int, offset: int = 0) -> tuple[int, int]:
+    """``markevery`` for a line over ``epochs`` points: at most ``MAX_MARKERS`` markers, shifted by ``offset``.
+
+    Why shifted: two lines that meet (train and validation at epoch 1) would otherwise hide each other's
+    markers.
+    """
+    step = max(1, -(-epochs // MAX_MARKERS))
+    return (offset % step, step)

@@ -54,7 +54,18 @@ from torch import nn
 from tqdm import tqdm
 
 import calibration
-from common import CLASS_NAMES, PipelineError, load_npz, load_split, run_cli, save_npz, stratified_sample, write_json
+from common import (
+    CLASS_NAMES,
+    PipelineError,
+    load_npz,
+    load_split,
+    round_significant,
+    rounded,
+    run_cli,
+    save_npz,
+    stratified_sample,
+    write_json,
+)
 
 #: Format tag stored in weights and checkpoints: a file from an incompatible version is refused, not misread.
 FORMAT = "ml-explainers-cnn/1"
@@ -425,7 +436,11 @@ def fit(
         train_loss, train_accuracy = train_epoch(model, optimizer, settings, data, epoch, device)
         train_seconds = time.perf_counter() - start
         logits = predict(model, data.val, data, device)
-        row = {"epoch": epoch, "train_loss": round_float(train_loss), "train_accuracy": round_float(train_accuracy)}
+        row = {
+            "epoch": epoch,
+            "train_loss": round_significant(train_loss),
+            "train_accuracy": round_significant(train_accuracy),
+        }
         row.update(calibration.epoch_diagnostics(logits, data.val.labels.numpy()))
         for key, value in row.items():
             run["history"].setdefault(key, []).append(value)
@@ -443,11 +458,6 @@ def fit(
         if stop_after is not None and epoch >= stop_after and epoch < settings.epochs:
             raise StoppedError(f"stopped after epoch {epoch} as --stop-after asked; rerun to resume")
     return model, run
-
-
-def round_float(value: float) -> float:
-    """Round to 10 significant digits, as calibration does, so JSON files stay short and stable."""
-    return float(f"{value:.10g}")
 
 
 def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.device, run: dict) -> dict[str, Any]:
@@ -509,17 +519,6 @@ def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.dev
         "test_index": np.arange(len(test_labels), dtype=np.int64),
     }
     return {"metrics": rounded(metrics), "diagnostics": diagnostics}
-
-
-def rounded(value: Any) -> Any:
-    """Round every float of a JSON-ready structure to 10 significant digits."""
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rounded(item) for item in value]
-    if isinstance(value, float):
-        return round_float(value)
-    return value
 
 
 def save_weights(path: Path, model: nn.Module, settings: Settings, data: Data) -> None:
