@@ -73,39 +73,53 @@ def bad(path: str | os.PathLike[str], what: str) -> PipelineError:
 
 
 def column_array(path: str | os.PathLike[str], name: str, values: Any, length: int | None) -> np.ndarray:
-    """One history column as a float array (``null`` -> NaN where allowed), checked for length and range."""
+    """One history column as a float array (``null`` -> NaN where allowed), checked for length and range.
+
+    A bad value is reported with its epoch, so a reader can find it in the file.
+    """
     if not isinstance(values, list) or not values:
         raise bad(path, f"history column '{name}' is missing or not a non-empty list")
     if length is not None and len(values) != length:
         raise bad(path, f"history column '{name}' has {len(values)} values but 'epoch' has {length}")
-    if any(v is None for v in values) and name not in NULLABLE_COLUMNS:
-        raise bad(path, f"history column '{name}' holds null values")
-    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
-        raise bad(path, f"history column '{name}' holds values that are not numbers")
+
+    def first(problem: str, wrong: Iterable[bool]) -> None:
+        epochs = [index + 1 for index, is_wrong in enumerate(wrong) if is_wrong]
+        if epochs:
+            raise bad(path, f"history column '{name}' {problem} (epoch {epochs[0]})")
+
+    first("holds null values", (v is None and name not in NULLABLE_COLUMNS for v in values))
+    first(
+        "holds values that are not numbers",
+        (v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)) for v in values),
+    )
     array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    present = array[~np.isnan(array)] if name in NULLABLE_COLUMNS else array
-    if not np.all(np.isfinite(present)):
-        raise bad(path, f"history column '{name}' holds non-finite values")
-    if name in FRACTION_COLUMNS and np.any((present < 0) | (present > 1)):
-        raise bad(path, f"history column '{name}' must hold fractions from 0 to 1 (not percent)")
-    if (name.endswith("_loss") or "_loss_" in name) and np.any(present < 0):
-        raise bad(path, f"history column '{name}' holds negative losses")
-    if name == "temperature" and np.any(present <= 0):
-        raise bad(path, "history column 'temperature' must be positive")
-    if name in COUNT_COLUMNS and np.any((present < 0) | (present != np.round(present))):
-        raise bad(path, f"history column '{name}' must hold non-negative whole counts")
+    present = np.array([v is not None for v in values])
+    first("holds non-finite values", present & ~np.isfinite(array))
+    with np.errstate(invalid="ignore"):
+        if name in FRACTION_COLUMNS:
+            first("must hold fractions from 0 to 1 (not percent)", present & ((array < 0) | (array > 1)))
+        if name.endswith("_loss") or "_loss_" in name:
+            first("holds negative losses", present & (array < 0))
+        if name == "temperature":
+            first("must be positive", present & (array <= 0))
+        if name in COUNT_COLUMNS:
+            first("must hold non-negative whole counts", present & ((array < 0) | (array != np.round(array))))
     return array
 
 
 def read_history(path: str | os.PathLike[str], columns: Iterable[str] = ()) -> dict[str, Any]:
-    """Read ``history.json`` and return its header and the wanted columns as float arrays, checked.
+    """Read ``history.json`` and return it checked (``check_history``)."""
+    return check_history(read_json(path), path, columns)
+
+
+def check_history(data: Any, path: str | os.PathLike[str], columns: Iterable[str] = ()) -> dict[str, Any]:
+    """Check a ``history.json`` document; return its header and the wanted columns as float arrays.
 
     Returns ``{"model", "settings", "n_train", "n_validation", "n_classes", "best_epoch", "epochs",
     "history": {column: array}}`` with ``BASE_COLUMNS`` plus ``columns``; ``epoch`` is an int array 1..E,
     ``null`` entries of group means become NaN. Why check ``best_epoch`` against ``val_loss``: the figures
     mark it and the prose quotes it, so a stale or hand-edited value must not pass silently.
     """
-    data = read_json(path)
     if not isinstance(data, dict):
         raise bad(path, "is not a JSON object")
     history = data.get("history")
@@ -138,6 +152,15 @@ def read_history(path: str | os.PathLike[str], columns: Iterable[str] = ()) -> d
             raise bad(path, f"'{key}' must be a positive whole number, got {header[key]!r}")
     if not isinstance(header["model"], str) or not header["model"]:
         raise bad(path, "'model' must name the model")
+    if "val_n_correct" in arrays and "val_n_wrong" in arrays:
+        totals = arrays["val_n_correct"] + arrays["val_n_wrong"]
+        if np.any(totals != header["n_validation"]):
+            epoch_no = int(np.argmax(totals != header["n_validation"])) + 1
+            raise bad(
+                path,
+                f"'val_n_correct' + 'val_n_wrong' is {int(totals[epoch_no - 1])} at epoch {epoch_no}, "
+                f"but 'n_validation' is {header['n_validation']}",
+            )
     settings = data.get("settings")
     return {
         **header,

@@ -23,8 +23,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from calibration import DIAGNOSTIC_KEYS, NULLABLE_KEYS
+from calibration import DIAGNOSTIC_KEYS
 from common import PipelineError, read_json, rounded, run_cli, write_json
+from modelio import COUNT_COLUMNS, check_history
 
 QUOTE_LOSSES = "The training loss going down, the validation loss going up."
 QUOTE_ACCURACY = (
@@ -34,15 +35,6 @@ QUOTE_ACCURACY = (
 
 #: The per-epoch lists of ``history.json`` (spec: every list has one value per epoch).
 HISTORY_LISTS: tuple[str, ...] = ("epoch", "train_loss", "train_accuracy", *DIAGNOSTIC_KEYS)
-
-#: Group means are null in an epoch where that group (right or wrong predictions) is empty.
-NULLABLE: frozenset[str] = NULLABLE_KEYS
-
-#: Fractions in [0, 1]; a value above 1 most likely means a percentage was written by mistake.
-FRACTIONS: frozenset[str] = frozenset(
-    {"train_accuracy", "val_accuracy", "val_loss_wrong_share", "val_ece"}
-    | {k for k in HISTORY_LISTS if "confidence" in k}
-)
 
 #: What ``metrics.json`` must hold for the held-out check and to show it belongs to the same run.
 METRICS_NUMBERS: tuple[str, ...] = (
@@ -102,59 +94,18 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_series(path: str | os.PathLike[str], key: str, values: object, length: int | None) -> list:
-    """Check one per-epoch list: a list of the run's length, finite numbers (null only where allowed), in range."""
-    where = f"{path}: history.{key}"
-    if not isinstance(values, list) or not values:
-        raise PipelineError(f"{where} must be a non-empty list, one value per epoch; rerun the training step")
-    if length is not None and len(values) != length:
-        raise PipelineError(f"{where} has {len(values)} values but history.epoch has {length}; rerun the training step")
-    for index, value in enumerate(values):
-        if value is None and key in NULLABLE:
-            continue
-        if not is_number(value):
-            raise PipelineError(f"{where}[{index}] is {value!r}, expected a finite number; rerun the training step")
-        if value < 0 or (key in FRACTIONS and value > 1):
-            allowed = "in [0, 1] (a fraction, not a percentage)" if key in FRACTIONS else ">= 0"
-            raise PipelineError(f"{where}[{index}] is {value}, expected a value {allowed}; rerun the training step")
-    return values
-
-
 def parse_history(document: object, path: str | os.PathLike[str]) -> Run:
-    """Validate a ``history.json`` document (see the spec) and return it as a ``Run``.
+    """Check a ``history.json`` document with the figures' checks (``modelio.check_history``) as a ``Run``.
 
     Why so strict: every verdict is read off these lists, so a missing key, a list one epoch short or a NaN
     must stop the step with a message that names the file and the key, not produce a wrong verdict.
     """
-    if not isinstance(document, dict) or not isinstance(document.get("history"), dict):
-        raise PipelineError(f"{path}: has no 'history' object; is this a history.json written by train.py?")
-    lists = document["history"]
-    missing = [key for key in HISTORY_LISTS if key not in lists]
-    if missing:
-        raise PipelineError(f"{path}: history is missing key(s) {', '.join(missing)}; rerun the training step")
-    epochs = check_series(path, "epoch", lists["epoch"], None)
-    series = {key: check_series(path, key, lists[key], len(epochs)) for key in HISTORY_LISTS}
-    if epochs != list(range(1, len(epochs) + 1)):
-        raise PipelineError(f"{path}: history.epoch must be 1, 2, ..., {len(epochs)}; rerun the training step")
-    n_validation = document.get("n_validation")
-    if not (isinstance(n_validation, int) and not isinstance(n_validation, bool) and n_validation > 0):
-        raise PipelineError(f"{path}: n_validation is {n_validation!r}, expected a whole number > 0")
-    for index, (right, wrong) in enumerate(zip(series["val_n_correct"], series["val_n_wrong"], strict=True)):
-        if right + wrong != n_validation:
-            raise PipelineError(
-                f"{path}: history.val_n_correct[{index}] + history.val_n_wrong[{index}] = {right + wrong}, "
-                f"but n_validation is {n_validation}; rerun the training step"
-            )
-    best = document.get("best_epoch")
-    if not (isinstance(best, int) and not isinstance(best, bool) and 1 <= best <= len(epochs)):
-        raise PipelineError(f"{path}: best_epoch is {best!r}, expected an epoch in 1..{len(epochs)}")
-    if series["val_loss"][best - 1] != min(series["val_loss"]):
-        lowest = series["val_loss"].index(min(series["val_loss"])) + 1
-        raise PipelineError(
-            f"{path}: best_epoch is {best} but history.val_loss is lowest at epoch {lowest}; rerun the training step"
-        )
-    model = document.get("model")
-    return Run(model if isinstance(model, str) else None, n_validation, best, len(epochs), series)
+    checked = check_history(document, path, HISTORY_LISTS)
+    series = {
+        key: [None if math.isnan(v) else (int(v) if key in COUNT_COLUMNS else float(v)) for v in values.tolist()]
+        for key, values in checked["history"].items()
+    }
+    return Run(checked["model"], checked["n_validation"], checked["best_epoch"], checked["epochs"], series)
 
 
 def parse_metrics(document: object, path: str | os.PathLike[str], run: Run, history_path: str) -> dict:

@@ -240,18 +240,33 @@ def broken(change) -> dict:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda h: h["history"].pop("val_loss_wrong_part"), "missing key.*val_loss_wrong_part"),
-        (lambda h: h["history"]["val_accuracy"].pop(), r"history\.val_accuracy has 5 values but history\.epoch has 6"),
-        (lambda h: h["history"]["val_loss"].__setitem__(4, math.nan), r"history\.val_loss\[4\] is nan"),
-        (lambda h: h["history"]["temperature"].__setitem__(0, None), r"history\.temperature\[0\] is None"),
-        (lambda h: h["history"]["train_loss"].__setitem__(1, "0.5"), r"history\.train_loss\[1\]"),
-        (lambda h: h["history"]["val_accuracy"].__setitem__(5, 82.0), r"history\.val_accuracy\[5\].*fraction"),
-        (lambda h: h["history"]["val_loss"].__setitem__(0, -1.0), r"history\.val_loss\[0\].*>= 0"),
-        (lambda h: h["history"].__setitem__("epoch", [0, 1, 2, 3, 4, 5]), r"history\.epoch must be 1, 2"),
-        (lambda h: h["history"].__setitem__("val_ece", []), r"history\.val_ece must be a non-empty list"),
-        (lambda h: h.__setitem__("best_epoch", 2), "best_epoch is 2 but history.val_loss is lowest at epoch 3"),
-        (lambda h: h.__setitem__("best_epoch", 7), "best_epoch is 7"),
-        (lambda h: h.__setitem__("n_validation", 999), r"val_n_correct\[0\] \+ history\.val_n_wrong\[0\]"),
+        (lambda h: h["history"].pop("val_loss_wrong_part"), "lacks column.*'val_loss_wrong_part'"),
+        (lambda h: h["history"]["val_accuracy"].pop(), r"'val_accuracy' has 5 values but 'epoch' has 6"),
+        (
+            lambda h: h["history"]["val_loss"].__setitem__(4, math.nan),
+            r"'val_loss' holds non-finite values \(epoch 5\)",
+        ),
+        (lambda h: h["history"]["temperature"].__setitem__(0, None), r"'temperature' holds null values \(epoch 1\)"),
+        (
+            lambda h: h["history"]["train_loss"].__setitem__(1, "0.5"),
+            r"'train_loss' holds values that are not numbers \(epoch 2\)",
+        ),
+        (
+            lambda h: h["history"]["val_accuracy"].__setitem__(5, 82.0),
+            r"'val_accuracy' must hold fractions.*\(epoch 6\)",
+        ),
+        (lambda h: h["history"]["val_loss"].__setitem__(0, -1.0), r"'val_loss' holds negative losses \(epoch 1\)"),
+        (lambda h: h["history"].__setitem__("epoch", [0, 1, 2, 3, 4, 5]), r"'epoch' must count 1, 2"),
+        (lambda h: h["history"].__setitem__("val_ece", []), r"'val_ece' is missing or not a non-empty list"),
+        (
+            lambda h: h.__setitem__("best_epoch", 2),
+            "'best_epoch' 2 has validation loss 0.6, but epoch 3 has the lower 0.5",
+        ),
+        (lambda h: h.__setitem__("best_epoch", 7), "'best_epoch' must be an epoch from 1 to 6, got 7"),
+        (
+            lambda h: h.__setitem__("n_validation", 999),
+            r"'val_n_correct' \+ 'val_n_wrong' is 1000 at epoch 1, but 'n_validation' is 999",
+        ),
         (lambda h: h.pop("history"), "no 'history' object"),
     ],
 )
@@ -350,7 +365,7 @@ def test_cli_malformed_history_exits_1_naming_the_file(run_files, tmp_path):
         "overfitting_claims.py", "--history", bad, "--metrics", run_files["metrics"], "--output", out, check=False
     )
     assert result.returncode == 1
-    assert str(bad) in result.stderr and "history.val_loss" in result.stderr
+    assert str(bad) in result.stderr and "'val_loss' has 5 values but 'epoch' has 6" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
 
@@ -364,7 +379,7 @@ def test_cli_nan_in_history_exits_1(run_files, tmp_path, capsys):
     argv = ["--history", str(bad), "--metrics", str(run_files["metrics"]), "--output", str(out)]
     assert run_cli(overfitting_claims.main, argv) == 1
     err = capsys.readouterr().err
-    assert str(bad) in err and "history.val_loss_temperature_scaled[2]" in err
+    assert str(bad) in err and "'val_loss_temperature_scaled' holds non-finite values (epoch 3)" in err
     assert not out.exists()
 
 
