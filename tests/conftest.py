@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import struct
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,27 @@ def run_script(name: str, *args: str | Path, check: bool = True) -> subprocess.C
     if check and result.returncode != 0:
         raise AssertionError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def check_svg(path: Path) -> str:
+    """Assert ``path`` is an SVG document with no date and text drawn as paths; return its text."""
+    text = path.read_text(encoding="utf-8")
+    root = ET.fromstring(text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "dc:date" not in text
+    assert "<text" not in text  # svg.fonttype "path": looks the same without the fonts installed
+    return text
+
+
+def run_twice(script: str, module: object, args: list, out: Path, name: str) -> tuple[str, dict]:
+    """Run a figure script by its CLI and in-process; assert byte-identical outputs; return SVG text, sidecar."""
+    first = [*args, "--output", out / "a" / f"{name}.svg", "--meta", out / "a" / f"{name}.json"]
+    second = [*args, "--output", out / "b" / f"{name}.svg", "--meta", out / "b" / f"{name}.json"]
+    run_script(script, *first)
+    module.main([str(a) for a in second])
+    for suffix in (".svg", ".json"):
+        assert (out / "a" / f"{name}{suffix}").read_bytes() == (out / "b" / f"{name}{suffix}").read_bytes()
+    assert sorted(p.name for p in (out / "a").iterdir()) == [f"{name}.json", f"{name}.svg"]  # no temp files left
+    meta = json.loads((out / "a" / f"{name}.json").read_text(encoding="utf-8"))
+    assert meta["title"] and meta["alt"]
+    return check_svg(out / "a" / f"{name}.svg"), meta

@@ -8,7 +8,6 @@ fresh interpreter) and once in-process; both must write the same bytes.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from common import (
     save_records,
     write_json,
 )
-from conftest import run_script, synthetic_images
+from conftest import check_svg, run_script, run_twice, synthetic_images
 
 # --------------------------------------------------------------------------------------------------------
 # Inputs: an independent PCA of the tiny prepared dataset
@@ -93,30 +92,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def io_flags(folder: Path, name: str) -> list[str]:
     """``--output folder/name.svg --meta folder/name.json``."""
     return ["--output", str(folder / f"{name}.svg"), "--meta", str(folder / f"{name}.json")]
-
-
-def check_svg(path: Path) -> str:
-    """Assert ``path`` is an SVG document with no date and text drawn as paths; return its text."""
-    text = path.read_text(encoding="utf-8")
-    root = ET.fromstring(text)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "dc:date" not in text
-    assert "<text" not in text  # svg.fonttype "path": looks the same without the fonts installed
-    return text
-
-
-def run_twice(script: str, module: object, args: list, out: Path, name: str) -> tuple[str, dict]:
-    """Run a figure script by its CLI and in-process; assert byte-identical outputs; return SVG text, sidecar."""
-    first = [*args, "--output", out / "a" / f"{name}.svg", "--meta", out / "a" / f"{name}.json"]
-    second = [*args, "--output", out / "b" / f"{name}.svg", "--meta", out / "b" / f"{name}.json"]
-    run_script(script, *first)
-    module.main([str(a) for a in second])
-    for suffix in (".svg", ".json"):
-        assert (out / "a" / f"{name}{suffix}").read_bytes() == (out / "b" / f"{name}{suffix}").read_bytes()
-    assert sorted(p.name for p in (out / "a").iterdir()) == [f"{name}.json", f"{name}.svg"]  # no temp files left
-    meta = json.loads((out / "a" / f"{name}.json").read_text(encoding="utf-8"))
-    assert meta["title"] and meta["alt"]
-    return check_svg(out / "a" / f"{name}.svg"), meta
 
 
 # --------------------------------------------------------------------------------------------------------
