@@ -35,7 +35,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import gzip
 import os
@@ -54,6 +53,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from common import PipelineError, read_json, run_cli, write_json
 from pca import fit_pca, train_matrix
+from provenance import read_benchmark
 
 #: The network the training benchmark times: the CNN's default family (config models.cnn).
 BENCH_SETTINGS: dict[str, Any] = {
@@ -291,12 +291,7 @@ def check_cnn_run(metrics_path: Path, benchmark_path: Path, min_accuracy: float,
     metrics = read_json(metrics_path)
     if "test_accuracy" not in metrics:
         raise PipelineError(f"{metrics_path}: has no 'test_accuracy'; rerun the train step")
-    try:
-        with open(benchmark_path, encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        seconds = float(rows[-1]["s"])
-    except (FileNotFoundError, KeyError, IndexError, ValueError) as exc:
-        raise PipelineError(f"{benchmark_path}: no readable run time ({exc}); run the pipeline first") from None
+    seconds = read_benchmark("train/cnn", benchmark_path)["seconds"]
     accuracy = float(metrics["test_accuracy"])
     return {
         "test_accuracy": accuracy,
@@ -354,13 +349,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def step_times(workdir: Path) -> dict[str, float]:
     """Each step's wall time from the benchmark files Snakemake wrote under ``workdir/benchmarks``."""
-    times = {}
-    for path in sorted((workdir / "benchmarks").rglob("*.tsv")):
-        with open(path, encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        if rows:
-            times[str(path.relative_to(workdir / "benchmarks").with_suffix(""))] = float(rows[-1]["s"])
-    return times
+    root = workdir / "benchmarks"
+    steps = {str(path.relative_to(root).with_suffix("")): path for path in sorted(root.rglob("*.tsv"))}
+    return {step: read_benchmark(step, path)["seconds"] for step, path in steps.items()}
 
 
 def run_pipeline(args: argparse.Namespace) -> None:

@@ -305,13 +305,16 @@ def text_array(value: Any) -> np.ndarray:
     return np.array(json.dumps(value, sort_keys=True))
 
 
+#: Arrays of the run state that a checkpoint stores beside the weights (the rest of the state is JSON).
+RUN_ARRAYS: tuple[str, ...] = ("best_val_logits", "last_val_logits")
+
+
 def save_checkpoint(path: Path, run_id: str, model: nn.Module, optimizer: torch.optim.Optimizer, run: dict) -> None:
     """Write the state after a finished epoch, atomically (a kill mid-write leaves the previous one)."""
-    arrays = state_arrays(model, optimizer)
-    arrays["best_val_logits"] = run.pop("best_val_logits")
-    arrays["meta"] = text_array({"format": FORMAT, "identity": run_id, **run})
+    arrays = {**state_arrays(model, optimizer), **{key: run[key] for key in RUN_ARRAYS}}
+    meta = {key: value for key, value in run.items() if key not in RUN_ARRAYS}
+    arrays["meta"] = text_array({"format": FORMAT, "identity": run_id, **meta})
     save_npz(path, **arrays)
-    run["best_val_logits"] = arrays["best_val_logits"]
 
 
 def load_checkpoint(path: Path, run_id: str, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict | None:
@@ -329,8 +332,7 @@ def load_checkpoint(path: Path, run_id: str, model: nn.Module, optimizer: torch.
         return None
     load_state(arrays, model, optimizer)
     run = {key: value for key, value in meta.items() if key not in ("format", "identity")}
-    run["best_val_logits"] = arrays["best_val_logits"]
-    return run
+    return {**run, **{key: arrays[key] for key in RUN_ARRAYS}}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -428,7 +430,8 @@ def fit(
     run_id = identity(settings, data, threads, device)
     run = load_checkpoint(checkpoint, run_id, model, optimizer)
     if run is None:
-        run = {"epoch": 0, "history": {}, "best_epoch": 0, "best_val_loss": None, "best_val_logits": np.zeros(0)}
+        run = {"epoch": 0, "history": {}, "best_epoch": 0, "best_val_loss": None}
+        run.update({key: np.zeros(0, dtype=np.float32) for key in RUN_ARRAYS})
     else:
         print(f"resuming from {checkpoint} after epoch {run['epoch']}")
     for epoch in range(run["epoch"] + 1, settings.epochs + 1):
@@ -446,7 +449,7 @@ def fit(
             run["history"].setdefault(key, []).append(value)
         if run["best_val_loss"] is None or row["val_loss"] < run["best_val_loss"]:
             run.update(best_epoch=epoch, best_val_loss=row["val_loss"], best_val_logits=logits)
-        run["epoch"] = epoch
+        run.update(epoch=epoch, last_val_logits=logits)
         save_checkpoint(checkpoint, run_id, model, optimizer, run)
         seconds = time.perf_counter() - start
         print(
@@ -461,26 +464,24 @@ def fit(
 
 
 def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.device, run: dict) -> dict[str, Any]:
-    """Test-set results and the temperature-scaling check, from the final weights."""
-    val_labels = data.val.labels.numpy()
-    test_labels = data.test.labels.numpy()
-    val_last = predict(model, data.val, data, device)
+    """Test-set results and the temperature-scaling check, from the final weights.
+
+    The validation numbers (losses, ECE, the last epoch's temperature) are the history's own, not computed a
+    second time, so metrics.json and history.json agree to the last digit.
+    """
+    history, best = run["history"], run["best_epoch"] - 1
+    val_labels, test_labels = data.val.labels.numpy(), data.test.labels.numpy()
+    best_logits, val_last = run["best_val_logits"], run["last_val_logits"]
     test_logits = predict(model, data.test, data, device)
     predicted = test_logits.argmax(1)
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=np.int64)
     np.add.at(confusion, (test_labels, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
-    temperature = calibration.fit_temperature(val_last, val_labels)
-    best_logits = run["best_val_logits"]
-
-    def ece(logits: np.ndarray) -> float:
-        confidence, label = calibration.confidences(logits)
-        return calibration.expected_calibration_error(confidence, label == val_labels)
+    temperature = history["temperature"][-1]
+    confidence, label = calibration.confidences(val_last / temperature)
 
     def mean_loss(logits: np.ndarray, labels: np.ndarray) -> float:
         return float(calibration.per_example_loss(logits, labels).mean())
 
-    history = run["history"]
     metrics = {
         "model": settings.name,
         "n_train": len(data.train),
@@ -493,16 +494,16 @@ def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.dev
         "test_loss": mean_loss(test_logits, test_labels),
         "class_names": list(CLASS_NAMES),
         "confusion_matrix": confusion.tolist(),
-        "per_class_accuracy": per_class.tolist(),
+        "per_class_accuracy": (confusion.diagonal() / np.maximum(confusion.sum(1), 1)).tolist(),
         "final": {key: history[key][-1] for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")},
         "temperature": temperature,
-        "val_loss_best": mean_loss(best_logits, val_labels),
-        "val_loss_last": mean_loss(val_last, val_labels),
-        "val_loss_last_temperature_scaled": mean_loss(val_last / temperature, val_labels),
+        "val_loss_best": history["val_loss"][best],
+        "val_loss_last": history["val_loss"][-1],
+        "val_loss_last_temperature_scaled": history["val_loss_temperature_scaled"][-1],
         "test_loss_temperature_scaled": mean_loss(test_logits / temperature, test_labels),
-        "ece_best": ece(best_logits),
-        "ece_last": ece(val_last),
-        "ece_last_temperature_scaled": ece(val_last / temperature),
+        "ece_best": history["val_ece"][best],
+        "ece_last": history["val_ece"][-1],
+        "ece_last_temperature_scaled": calibration.expected_calibration_error(confidence, label == val_labels),
         "normalisation": {"mean": data.mean, "std": data.std},
         "settings": settings.as_dict(),
     }

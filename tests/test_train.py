@@ -336,7 +336,7 @@ def test_cnn_run_check_reads_accuracy_and_training_time(tmp_path: Path) -> None:
     (tmp_path / "b.tsv").write_text("s\th:m:s\tmax_rss\n201.5\t0:03:21\t900\n")
     run = benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b.tsv", 0.92, 240.0)
     assert run["passed"] == {"accuracy": True, "time": True} and run["train_seconds"] == 201.5
-    (tmp_path / "b.tsv").write_text("s\n250\n")
+    (tmp_path / "b.tsv").write_text("s\th:m:s\tmax_rss\n250\t0:04:10\t900\n")
     assert benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b.tsv", 0.92, 240.0)["passed"]["time"] is False
     with pytest.raises(PipelineError, match=r"b2\.tsv"):
         benchmark.check_cnn_run(tmp_path / "m.json", tmp_path / "b2.tsv", 0.92, 240.0)
