@@ -133,11 +133,19 @@ def subset_args():
     return " ".join(args)
 
 
+def schema_model_defaults():
+    """Each model's default settings, as the schema gives them (read once)."""
+    with open(workflow.source_path("../schemas/config.schema.yaml")) as handle:
+        models = yaml.safe_load(handle)["properties"]["models"]["properties"]
+    return {name: models[name]["default"] for name in MODELS}
+
+
+MODEL_DEFAULTS = schema_model_defaults()
+
+
 def model_settings(name):
     """A model's settings: the schema's defaults for that model, overridden by the keys the config sets."""
-    with open(workflow.source_path("../schemas/config.schema.yaml")) as handle:
-        defaults = yaml.safe_load(handle)["properties"]["models"]["properties"][name]["default"]
-    return {**defaults, **config["models"][name]}
+    return {**MODEL_DEFAULTS[name], **config["models"][name]}
 
 
 def model_label(wildcards):
