@@ -17,16 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 
-#: A config for quick end-to-end runs: the real files, but only a slice of them.
-SMALL_CONFIG = {
-    "data": {"sources": [str(DEBIAN_DATA)], "max_train": 2000, "max_test": 500},
-    "pca": {"n_components": 4, "reconstruction_counts": [1, 4, 24, 84]},
-    "models": {
-        "validation_size": 400,
-        "cnn": {"channels": [8, 16], "hidden": 32, "epochs": 1},
-        "overfit": {"channels": [4, 8], "hidden": 32, "train_size": 300, "epochs": 4},
-    },
-}
+#: A config for quick end-to-end runs: the real files, but only a slice of them (shared with the SLURM test).
+SMALL_CONFIG = yaml.safe_load((ROOT / "tests" / "data" / "small-config.yaml").read_text())
 
 
 def snakemake(
