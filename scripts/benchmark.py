@@ -291,7 +291,7 @@ def check_cnn_run(metrics_path: Path, benchmark_path: Path, min_accuracy: float,
     metrics = read_json(metrics_path)
     if "test_accuracy" not in metrics:
         raise PipelineError(f"{metrics_path}: has no 'test_accuracy'; rerun the train step")
-    seconds = read_benchmark("train/cnn", benchmark_path)["seconds"]
+    seconds = read_benchmark("train/cnn/seed-1", benchmark_path)["seconds"]
     accuracy = float(metrics["test_accuracy"])
     return {
         "test_accuracy": accuracy,
@@ -376,8 +376,8 @@ def run_pipeline(args: argparse.Namespace) -> None:
         if done.returncode != 0:
             raise PipelineError(f"the pipeline failed in {workdir}:\n{done.stderr[-3000:]}")
         steps = step_times(workdir)
-        cnn = check_cnn_run(workdir / "results/models/cnn/metrics.json", workdir / "benchmarks/train/cnn.tsv",
-                            0.92, 240.0)  # fmt: skip
+        cnn = check_cnn_run(workdir / "results/models/cnn/seed-1/metrics.json",
+                            workdir / "benchmarks/train/cnn/seed-1.tsv", 0.92, 240.0)  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -437,8 +437,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--repeat", type=int, default=3, help="runs per loop; the best counts (default 3)")
     tr.add_argument("--threads", type=int, default=2, help="torch threads for both loops (default 2)")
     tr.add_argument("--min-speedup", type=float, default=1.5, help="required speedup (default 1.5)")
-    tr.add_argument("--cnn-metrics", type=Path, help="results/models/cnn/metrics.json of a pipeline run")
-    tr.add_argument("--cnn-benchmark", type=Path, help="benchmarks/train/cnn.tsv of the same run")
+    tr.add_argument("--cnn-metrics", type=Path, help="results/models/cnn/seed-1/metrics.json of a pipeline run")
+    tr.add_argument("--cnn-benchmark", type=Path, help="benchmarks/train/cnn/seed-1.tsv of the same run")
     tr.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/train.json)")
     tr.set_defaults(run=run_train)
 

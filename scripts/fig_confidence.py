@@ -6,7 +6,7 @@ reference: a calibrated model's mean confidence equals its accuracy, so the gap 
 over-confidence. When wrong predictions become more confident, their cross-entropy grows, which is how the
 validation loss can rise while accuracy rises too. Reads ``--history``, writes ``--output`` and ``--meta``.
 
-    python scripts/fig_confidence.py --history results/models/overfit/history.json \\
+    python scripts/fig_confidence.py --history results/models/overfit/seed-1/history.json \\
         --output results/figures/overfitting/confidence.svg --meta results/figures/overfitting/confidence.json
 """
 

@@ -7,7 +7,7 @@ title gives the test accuracy and names the class the model gets wrong most ofte
 for. Reads the model's ``metrics.json`` (``--metrics``), writes ``--output`` and
 ``--meta``.
 
-    python scripts/fig_confusion.py --metrics results/models/cnn/metrics.json \\
+    python scripts/fig_confusion.py --metrics results/models/cnn/seed-1/metrics.json \\
         --output results/figures/overfitting/confusion.svg --meta results/figures/overfitting/confusion.json
 """
 

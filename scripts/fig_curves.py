@@ -6,7 +6,7 @@ two losses fall together. Training curves are solid, validation curves dashed, w
 dotted vertical line marks the epoch with the lowest validation loss. Reads ``history.json`` (``--history``) and
 writes the SVG (``--output``) and a JSON sidecar (``--meta``) whose title is computed from the curves.
 
-    python scripts/fig_curves.py --history results/models/overfit/history.json \\
+    python scripts/fig_curves.py --history results/models/overfit/seed-1/history.json \\
         --label "small unregularised CNN" \\
         --output results/figures/overfitting/curves_overfit.svg \\
         --meta results/figures/overfitting/curves_overfit.json

@@ -8,7 +8,7 @@ also follows each example from the best to the last epoch (stayed right, stayed 
 splits the change of the mean loss between those groups. Reads ``diagnostics.npz`` (``--diagnostics``);
 writes ``--output`` and ``--meta``.
 
-    python scripts/fig_loss_histograms.py --diagnostics results/models/overfit/diagnostics.npz \\
+    python scripts/fig_loss_histograms.py --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
         --output results/figures/overfitting/loss_histograms.svg \\
         --meta results/figures/overfitting/loss_histograms.json
 """

@@ -7,7 +7,7 @@ comes from. A dotted line adds the loss after temperature scaling (all logits di
 single temperature): what is left of the rise once over-confidence is removed, since dividing by a temperature
 never changes a prediction. Reads ``--history`` and writes the SVG (``--output``) and sidecar (``--meta``).
 
-    python scripts/fig_loss_split.py --history results/models/overfit/history.json \\
+    python scripts/fig_loss_split.py --history results/models/overfit/seed-1/history.json \\
         --output results/figures/overfitting/loss_split.svg --meta results/figures/overfitting/loss_split.json
 """
 

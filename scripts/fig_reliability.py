@@ -7,7 +7,7 @@ foot of each bar is how many examples fall in that bin. Each panel's title
 gives the expected calibration error (ECE: the gaps averaged with the bins' sizes as weights, Guo et al.
 2017). Reads ``diagnostics.npz`` (``--diagnostics``), writes ``--output`` and ``--meta``.
 
-    python scripts/fig_reliability.py --diagnostics results/models/overfit/diagnostics.npz \\
+    python scripts/fig_reliability.py --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
         --output results/figures/overfitting/reliability.svg --meta results/figures/overfitting/reliability.json
 """
 

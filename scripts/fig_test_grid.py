@@ -9,7 +9,7 @@ says so. The title quotes the test accuracy and how confident the model is when 
 test set. Reads ``diagnostics.npz`` (``--diagnostics``, test logits) and the prepared dataset (``--data``, the
 images); writes ``--output`` and ``--meta``.
 
-    python scripts/fig_test_grid.py --diagnostics results/models/cnn/diagnostics.npz \\
+    python scripts/fig_test_grid.py --diagnostics results/models/cnn/seed-1/diagnostics.npz \\
         --data results/data/fashion-mnist.npy --output results/figures/overfitting/test_grid.svg \\
         --meta results/figures/overfitting/test_grid.json
 """

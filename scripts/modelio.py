@@ -1,6 +1,6 @@
 """Readers for the training step's outputs, checked once so that every overfitting figure can trust them.
 
-``train.py`` writes three files per model under ``results/models/{model}/``: ``history.json`` (one value per
+``train.py`` writes three files per model under ``results/models/{model}/seed-{seed}/``: ``history.json`` (one value per
 epoch for each quantity), ``diagnostics.npz`` (validation logits at the best and the last epoch, test logits)
 and ``metrics.json`` (test accuracy, confusion matrix, calibration numbers). The figure scripts read them
 through the functions here, which turn a missing, truncated or inconsistent file into a ``PipelineError``

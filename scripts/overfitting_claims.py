@@ -10,8 +10,8 @@ numbers. A run that does not show the puzzle is reported as such (``puzzle_shown
 
 Usage::
 
-    python scripts/overfitting_claims.py --history results/models/overfit/history.json \\
-        --metrics results/models/overfit/metrics.json --output results/overfitting/claims.json
+    python scripts/overfitting_claims.py --history results/models/overfit/seed-1/history.json \\
+        --metrics results/models/overfit/seed-1/metrics.json --output results/overfitting/claims.json
 """
 
 from __future__ import annotations

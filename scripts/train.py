@@ -27,9 +27,9 @@ temperature scaling) and ``--diagnostics`` (.npz of validation and test logits a
     python scripts/train.py --name cnn --data results/data/fashion-mnist.npy --split results/data/split.npz \\
         --channels 32 64 --hidden 128 --batch-norm --dropout 0.25 --weight-decay 5e-4 --augment \\
         --epochs 12 --batch-size 128 --learning-rate 3e-3 --schedule onecycle --seed 1 --threads 2 \\
-        --checkpoint results/models/cnn/checkpoint.npz --weights results/models/cnn/weights.npz \\
-        --history results/models/cnn/history.json --metrics results/models/cnn/metrics.json \\
-        --diagnostics results/models/cnn/diagnostics.npz
+        --checkpoint results/models/cnn/seed-1/checkpoint.npz --weights results/models/cnn/seed-1/weights.npz \\
+        --history results/models/cnn/seed-1/history.json --metrics results/models/cnn/seed-1/metrics.json \\
+        --diagnostics results/models/cnn/seed-1/diagnostics.npz
 """
 
 from __future__ import annotations

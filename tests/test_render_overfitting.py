@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -56,18 +57,36 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "split": write(results / "data" / "split.json", SPLIT),
         "dataset": write(results / "data" / "fashion-mnist.json", {"n_train": 3000, "n_test": 200}),
         "provenance": write(results / "provenance" / "overfitting.json", PROVENANCE),
+        "seeds": spread(results, models, seeds=(1, 2)),
     }
     return {"results": results, "files": files, "figures": figures, "contexts": contexts}
 
 
-def render_page(built: dict, claims_args: list[str], name: str) -> tuple[str, dict]:
+def spread(results: Path, run: Path, seeds: tuple[int, ...]) -> Path:
+    """The run-to-run spread of the recorded run copied once per seed (seed_spread.py reads them)."""
+    output = results / "overfitting" / f"seeds-{len(seeds)}.json"
+    folders = []
+    for seed in seeds:
+        folder = results / "models" / f"seed-{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run / "metrics.json", folder / "metrics.json")
+        history = json.loads((run / "history.json").read_text())
+        history["settings"]["seed"] = seed
+        (folder / "history.json").write_text(json.dumps(history))
+        folders.append(f"--run=overfit={seed}={folder}")
+        folders.append(f"--run=cnn={seed}={folder}")
+    run_script("seed_spread.py", *folders, "--output", output)
+    return output
+
+
+def render_page(built: dict, claims_args: list[str], name: str, **contexts: Path) -> tuple[str, dict]:
     """Run the claims check with ``claims_args``, render the page, return its HTML and the claims."""
     claims = built["results"] / "overfitting" / f"{name}.json"
     run_script("overfitting_claims.py", "--history", built["files"]["history"], "--metrics",
                built["files"]["metrics"], *claims_args, "--output", claims)  # fmt: skip
     output = built["results"] / "reports" / f"{name}.html"
     args = ["--template", "overfitting.html.j2", "--output", str(output), f"--context=claims={claims}"]
-    args += [f"--context={key}={path}" for key, path in built["contexts"].items()]
+    args += [f"--context={key}={path}" for key, path in {**built["contexts"], **contexts}.items()]
     args += [f"--figure={key}={path}" for key, path in built["figures"].items()]
     render(*args, "--site-title", "Explainers", "--site-author", "Tester")
     return output.read_text(encoding="utf-8"), json.loads(claims.read_text())
@@ -82,8 +101,14 @@ def test_page_shows_every_figure_table_and_claim(built: dict) -> None:
         image = parser.find("img", src=f"../figures/overfitting/{name}.svg")
         assert image and image[0]["alt"], name
         assert f"Figure {number}." in text
-    for number in (1, 2, 3, 4):
+    for number in (1, 2, 3, 4, 5):
         assert f"Table {number}." in text
+    # Table 5: one row per network and seed, then the spread (two identical runs: no spread at all).
+    seeds = json.loads(built["contexts"]["seeds"].read_text())
+    run = seeds["models"]["overfit"]["runs"][0]
+    assert "trained once per seed (1, 2)" in text
+    assert f"{100 * run['test_accuracy']:.2f} % ± 0.00" in text
+    assert f"{run['best_epoch']} of {run['epochs']}" in text
     assert "the run shows the puzzle" in text
     for claim in claims["claims"]:
         assert claim["measured"] in text and claim["verdict"] in text
@@ -106,3 +131,13 @@ def test_a_run_without_the_puzzle_says_so(built: dict) -> None:
     assert "the run does not show the puzzle" in text
     assert "shows the puzzle in this run" not in text
     assert "not supported" in text
+
+
+def test_one_seed_says_how_to_see_the_spread(built: dict) -> None:
+    results = built["results"]
+    one = spread(results, built["files"]["history"].parent, seeds=(1,))
+    html, _ = render_page(built, [], "one-seed", seeds=one)
+    text = page_text(parse(html))
+    assert "Each network was trained once, with seed 1." in text
+    assert "models.seeds" in text
+    assert "Table 5." not in text

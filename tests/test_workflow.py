@@ -50,9 +50,9 @@ def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = planned_jobs(result)
     assert jobs["download"] == 4
-    for rule in ("prepare", "pca", "pca_claims", "split", "overfitting_claims", "index", "all"):
+    for rule in ("prepare", "pca", "pca_claims", "split", "overfitting_claims", "seed_spread", "index", "all"):
         assert jobs[rule] == 1, rule
-    assert jobs["train"] == 2  # the CNN and the overfit model
+    assert jobs["train"] == 2  # the CNN and the overfit model, one seed each
     for rule in ("provenance", "report_html", "report_pdf"):
         assert jobs[rule] == 2, rule  # one per explainer
     assert sum(1 for rule in jobs if rule.startswith("fig_pca_")) == 5
@@ -99,6 +99,30 @@ def test_a_model_setting_overrides_only_that_key(tmp_path: Path) -> None:
     assert "--epochs 12" in cnn and "--batch-norm" in cnn and "--dropout 0.25" in cnn
 
 
+def test_seeds_train_each_model_once_per_seed(tmp_path: Path) -> None:
+    """A list of seeds fans out into one training job per model and seed; the pages draw the first seed."""
+    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", config={"models": {"seeds": [3, 1]}})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert planned_jobs(result)["train"] == 4
+    trainings = [line for line in result.stdout.splitlines() if "train.py" in line]
+    for model in ("cnn", "overfit"):
+        for seed in (3, 1):
+            weights = f"results/models/{model}/seed-{seed}/weights.npz"
+            assert any(f"--name {model}" in line and f"--seed {seed} " in line and weights in line
+                       for line in trainings), (model, seed)  # fmt: skip
+    spread = next(line for line in result.stdout.splitlines() if "seed_spread.py" in line and "--run" in line)
+    assert spread.count("--run") == 4
+    curves = next(line for line in result.stdout.splitlines() if "fig_curves.py" in line and "--history" in line)
+    assert "results/models/" in curves and "/seed-3/history.json" in curves, "figures draw the first seed"
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], [-2]], ids=["empty", "repeated", "negative"])
+def test_bad_seed_lists_are_refused(tmp_path: Path, seeds: list[int]) -> None:
+    result = snakemake(tmp_path, "--dry-run", config={"models": {"seeds": seeds}})
+    assert result.returncode != 0
+    assert "models.seeds" in result.stdout + result.stderr
+
+
 @pytest.mark.skipif(
     not (DEBIAN_DATA / "train-images-idx3-ubyte.gz").exists(),
     reason="needs Debian's dataset-fashion-mnist package (`make test` installs it as root)",
@@ -129,10 +153,10 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     assert "reports/overfitting.html" in index and "reports/overfitting.pdf" in index
 
     # The overfitting explainer: both models trained on the slice, every figure on the page, the claims shown.
-    cnn = json.loads((results / "models" / "cnn" / "metrics.json").read_text())
+    cnn = json.loads((results / "models" / "cnn" / "seed-1" / "metrics.json").read_text())
     assert cnn["n_train"] == 1600 and cnn["n_validation"] == 400 and cnn["n_test"] == 500
     assert 0 <= cnn["test_accuracy"] <= 1
-    overfit = json.loads((results / "models" / "overfit" / "history.json").read_text())
+    overfit = json.loads((results / "models" / "overfit" / "seed-1" / "history.json").read_text())
     assert overfit["n_train"] == 300 and overfit["history"]["epoch"] == [1, 2, 3, 4]
     page = (results / "reports" / "overfitting.html").read_text()
     for name in ("curves_overfit", "loss_split", "confidence", "loss_histograms", "reliability", "curves_cnn",
@@ -142,7 +166,9 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     for claim in verdicts["claims"]:
         assert claim["measured"].replace("->", "-&gt;").split(" (")[0] in page or claim["id"] in page
     assert ("the run shows the puzzle" if verdicts["puzzle_shown"] else "does not show the puzzle") in page
-    assert not list((results / "models").glob("*/checkpoint.npz")), "checkpoints are removed after training"
+    assert not list((results / "models").glob("**/checkpoint.npz")), "checkpoints are removed after training"
+    seeds = json.loads((results / "overfitting" / "seeds.json").read_text())
+    assert seeds["n_seeds"] == 1 and seeds["models"]["cnn"]["runs"][0]["test_accuracy"] == cnn["test_accuracy"]
 
     metrics = json.loads((results / "pca" / "metrics.json").read_text())
     assert metrics["n_samples"] == 2000

@@ -54,14 +54,27 @@ DATASET_META = "results/data/fashion-mnist.json"
 SPLIT = "results/data/split.npz"
 SPLIT_META = "results/data/split.json"
 
-#: The trained models: each has a section under ``models`` in the config and outputs in results/models/<name>/.
+#: The trained models: each has a section under ``models`` in the config and, per seed, outputs in
+#: results/models/<name>/seed-<seed>/.
 MODELS = ["cnn", "overfit"]
 MODEL_OUTPUTS = ["weights.npz", "history.json", "metrics.json", "diagnostics.npz"]
+#: Every model is trained once per seed; the explainers draw the first seed's runs.
+SEEDS = config["models"]["seeds"]
+PRIMARY_SEED = SEEDS[0]
 
 
-def model_file(name, output):
-    """Path of one of a model's outputs (``MODEL_OUTPUTS``)."""
-    return f"results/models/{name}/{output}"
+def model_file(name, output, seed=PRIMARY_SEED):
+    """Path of one of a model's outputs (``MODEL_OUTPUTS``) for one seed (by default the one the pages draw)."""
+    return f"results/models/{name}/seed-{seed}/{output}"
+
+
+def train_step(name, seed=PRIMARY_SEED):
+    """The name under which a training run's benchmark file is kept (and its run time listed in an appendix)."""
+    return f"train/{name}/seed-{seed}"
+
+
+#: The training run whose weights the convolutions explainer reads.
+CNN_TRAIN_STEP = train_step("cnn")
 
 
 #: How the figures name each model.
@@ -95,6 +108,7 @@ EXPLAINERS = {
             "overfit_history": model_file("overfit", "history.json"),
             "cnn": model_file("cnn", "metrics.json"),
             "cnn_history": model_file("cnn", "history.json"),
+            "seeds": "results/overfitting/seeds.json",
             "split": SPLIT_META,
             "dataset": DATASET_META,
         },
@@ -108,7 +122,9 @@ EXPLAINERS = {
             "confusion",
             "test_grid",
         ],
-        "steps": ["prepare", "split", "train/overfit", "train/cnn", "overfitting_claims"],
+        "steps": ["prepare", "split"]
+        + [train_step(name, seed) for name in ("overfit", "cnn") for seed in SEEDS]
+        + ["overfitting_claims", "seed_spread"],
         "settings": ["data", "models", "overfitting", "report"],
     },
 }
@@ -155,7 +171,18 @@ def model_label(wildcards):
 
 def checkpoint_file(wildcards):
     """Where training keeps its per-epoch checkpoint: not an output, so a failed job's cleanup never deletes it."""
-    return model_file(wildcards.model, "checkpoint.npz")
+    return model_file(wildcards.model, "checkpoint.npz", wildcards.seed)
+
+
+def seed_runs(wildcards):
+    """``--run MODEL=SEED=FOLDER`` for every model and seed, for the run-to-run spread."""
+    runs = [f"{name}={seed}={Path(model_file(name, 'metrics.json', seed)).parent}" for name in MODELS for seed in SEEDS]
+    return quoted(runs, "--run")
+
+
+def train_gpus(wildcards):
+    """GPUs a training job asks for: one when the config says cuda (a cluster then schedules it on a GPU node)."""
+    return 1 if config["models"]["device"] == "cuda" else 0
 
 
 def train_args(wildcards):
@@ -172,7 +199,7 @@ def train_args(wildcards):
         f"--batch-size {s['batch_size']}",
         f"--learning-rate {s['learning_rate']}",
         f"--schedule {s['schedule']}",
-        f"--seed {s['seed']}",
+        f"--seed {wildcards.seed}",
         f"--device {config['models']['device']}",
     ]
     if s["train_size"] is not None:

@@ -35,16 +35,17 @@ rule train:
         code=SCRIPTS / "train.py",
         shared=SHARED_CODE + [str(SCRIPTS / "calibration.py")],
     output:
-        weights=model_file("{model}", "weights.npz"),
-        history=model_file("{model}", "history.json"),
-        metrics=model_file("{model}", "metrics.json"),
-        diagnostics=model_file("{model}", "diagnostics.npz"),
+        weights=model_file("{model}", "weights.npz", "{seed}"),
+        history=model_file("{model}", "history.json", "{seed}"),
+        metrics=model_file("{model}", "metrics.json", "{seed}"),
+        diagnostics=model_file("{model}", "diagnostics.npz", "{seed}"),
     log:
-        "logs/train/{model}.log",
+        "logs/train/{model}/seed-{seed}.log",
     benchmark:
-        benchmark_file("train/{model}")
+        benchmark_file("train/{model}/seed-{seed}")
     wildcard_constraints:
         model="|".join(MODELS),
+        seed=r"\d+",
     conda:
         ENV
     # 4 threads: with the default --cores 4 a training job runs alone, so the two trainings never compete for
@@ -54,6 +55,7 @@ rule train:
     resources:
         mem_mb=2000,
         runtime=15,
+        gpu=train_gpus,
     params:
         python=PYTHON,
         args=train_args,
@@ -94,3 +96,28 @@ rule overfitting_claims:
         " --min-loss-rise-percent {params.loss} --min-accuracy-rise-points {params.accuracy}"
         " --min-wrong-share-of-rise {params.wrong} --min-removed-percent {params.removed} --output {output:q}"
         " > {log:q} 2>&1"
+
+
+rule seed_spread:
+    input:
+        histories=expand(model_file("{model}", "history.json", "{seed}"), model=MODELS, seed=SEEDS),
+        metrics=expand(model_file("{model}", "metrics.json", "{seed}"), model=MODELS, seed=SEEDS),
+        code=SCRIPTS / "seed_spread.py",
+        shared=SHARED_CODE + MODEL_PLOT_CODE,
+    output:
+        "results/overfitting/seeds.json",
+    log:
+        "logs/seed_spread.log",
+    benchmark:
+        benchmark_file("seed_spread")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        python=PYTHON,
+        runs=seed_runs,
+    shell:
+        "{params.python} {input.code:q} {params.runs} --output {output:q} > {log:q} 2>&1"
