@@ -1,0 +1,167 @@
+"""Tests for the convolution figures (fig_conv_*.py): each runs by its CLI and in-process on tiny arrays made by
+convolutions.py from synthetic images, writes byte-identical SVGs and sidecars, states numbers that match the
+arrays, refuses malformed inputs with a clear message, and never imports torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import convolutions as conv
+import fig_conv_1d_image_row
+import fig_conv_1d_over_2d
+import fig_conv_1d_signal
+import fig_conv_2d_edges
+import fig_conv_2d_multichannel
+import fig_conv_3d_volume
+import fig_conv_learned_filters
+from common import PipelineError, load_npz, save_npz, write_json
+from conftest import ROOT, SCRIPTS, run_twice
+from conv_inputs import FILTERS_1, TINY_ARGS, write_dataset, write_weights
+
+FIGURES = {
+    "signal_1d": fig_conv_1d_signal,
+    "image_row_1d": fig_conv_1d_image_row,
+    "over_2d": fig_conv_1d_over_2d,
+    "edges_2d": fig_conv_2d_edges,
+    "multichannel_2d": fig_conv_2d_multichannel,
+    "learned_filters": fig_conv_learned_filters,
+    "volume_3d": fig_conv_3d_volume,
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """arrays.npz and metrics.json of convolutions.py on the tiny inputs."""
+    folder = tmp_path_factory.mktemp("conv-figures")
+    data, weights = write_dataset(folder / "data.npy"), write_weights(folder / "weights.npz")
+    paths = {"arrays": folder / "arrays.npz", "metrics": folder / "metrics.json"}
+    conv.main([str(a) for a in ["--data", data, "--weights", weights, *TINY_ARGS,
+                                "--arrays", paths["arrays"], "--metrics", paths["metrics"]]])  # fmt: skip
+    return paths
+
+
+@pytest.fixture(scope="module")
+def drawn(outputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict]]:
+    """Every figure drawn twice (CLI and in-process, byte-identical): name -> (SVG text, sidecar)."""
+    out = tmp_path_factory.mktemp("conv-figures-out")
+    args = ["--arrays", outputs["arrays"], "--metrics", outputs["metrics"]]
+    return {
+        name: run_twice(f"{module.__name__}.py", module, args, out / name, name) for name, module in FIGURES.items()
+    }
+
+
+def arrays_of(outputs: dict[str, Path]) -> dict[str, np.ndarray]:
+    return load_npz(outputs["arrays"])
+
+
+def test_every_figure_is_a_valid_reproducible_svg(drawn):
+    for name, (svg, meta) in drawn.items():
+        assert "<image" in svg or "<path" in svg, name
+        assert len(meta["alt"]) > 200, name  # the alt text describes the data with numbers
+        assert any(ch.isdigit() for ch in meta["title"]), name  # titles state computed numbers
+
+
+def test_signal_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["signal_1d"][1]
+    assert meta["samples"] == len(a["signal"]) == 40
+    assert meta["smooth_length"] == 40 - len(a["kernel_smooth"]) + 1 == 36
+    assert meta["edge_length"] == 38 and meta["directions"] == [1]
+    assert meta["edge_max"] == pytest.approx(a["signal_edge"].max())
+    assert "gives 36 smoothed and 38 edge values" in meta["title"]
+
+
+def test_image_row_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["image_row_1d"][1]
+    assert meta["edge_max_column"] == int(np.argmax(a["row_edge"])) + 1  # centre of a width-3 window
+    assert meta["edge_min_column"] == int(np.argmin(a["row_edge"])) + 1
+    assert meta["smooth_length"] == 24 and meta["edge_length"] == 26 and meta["pixels"] == 28
+
+
+def test_over_2d_figure_numbers(drawn):
+    meta = drawn["over_2d"][1]
+    assert meta["input_extent"] == [20, 8] and meta["kernel_extent"] == [3, 8]
+    assert meta["output_length"] == 18 and meta["directions"] == 1
+    assert "kernel is 3 × 8" in meta["title"]
+
+
+def test_edges_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["edges_2d"][1]
+    assert meta["output_shape"] == [26, 26]
+    assert meta["sobel_x_max"] == pytest.approx(a["sobel_x_output"].max())
+    row, col = np.unravel_index(np.argmax(np.abs(a["sobel_y_output"])), (26, 26))
+    assert meta["sobel_y_strongest"] == [int(row) + 1, int(col) + 1]
+
+
+def test_multichannel_figure_numbers(drawn):
+    meta = drawn["multichannel_2d"][1]
+    assert meta["channels"] == 6 and meta["kernel_extent"] == [3, 3, 6]
+    assert meta["output_shape"] == [1, 1, 26, 26] and meta["padded_output_shape"] == [1, 1, 28, 28]
+    assert meta["max_abs_difference_from_channel_sum"] < 1e-12
+
+
+def test_learned_filters_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["learned_filters"][1]
+    metrics = json.loads(outputs["metrics"].read_text())
+    assert meta["n_filters"] == FILTERS_1 and len(meta["kinds"]) == FILTERS_1
+    assert meta["counts"]["edge"] == metrics["learned"]["edge_like_count"]
+    sums = a["learned_filters"].reshape(FILTERS_1, -1).sum(axis=1)
+    for kind, edge, total in zip(meta["kinds"], metrics["learned"]["edge_like"], sums, strict=True):
+        assert kind == ("edge" if edge else "ink" if total > 0 else "paper")
+    assert f"{meta['counts']['edge']} of {FILTERS_1} are edge detectors" in meta["title"]
+
+
+def test_volume_figure_numbers(drawn):
+    meta = drawn["volume_3d"][1]
+    assert meta["frames"] == 4 and meta["kernel_shape"] == [2, 3, 3] and meta["output_shape"] == [3, 26, 26]
+    assert meta["directions"] == 3 and meta["full_depth_directions"] == 2
+    assert meta["full_depth_output_shape"] == [1, 26, 26]
+    assert "can't be greater than actual input size" in meta["too_deep_error"]
+
+
+def test_plotting_never_imports_torch():
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import convio, "
+        + ", ".join(module.__name__ for module in FIGURES.values())
+        + "; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_a_missing_array_is_named(tmp_path, outputs, name):
+    module = FIGURES[name]
+    arrays = arrays_of(outputs)
+    dropped = next(iter(module.ARRAYS))
+    arrays.pop(dropped)
+    save_npz(tmp_path / "arrays.npz", **arrays)
+    with pytest.raises(PipelineError, match=f"lacks {dropped}"):
+        module.main([
+            "--arrays", str(tmp_path / "arrays.npz"), "--metrics", str(outputs["metrics"]),
+            "--output", str(tmp_path / "x.svg"), "--meta", str(tmp_path / "x.json"),
+        ])  # fmt: skip
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_malformed_inputs_are_refused(tmp_path, outputs):
+    arrays = arrays_of(outputs)
+    flags = ["--output", str(tmp_path / "x.svg"), "--meta", str(tmp_path / "x.json")]
+    wrong_dims = {**arrays, "image": arrays["image"][0]}
+    save_npz(tmp_path / "dims.npz", **wrong_dims)
+    with pytest.raises(PipelineError, match="'image' must be a finite 2-D array"):
+        fig_conv_2d_edges.main(["--arrays", str(tmp_path / "dims.npz"), "--metrics", str(outputs["metrics"]), *flags])
+    short = {**arrays, "signal_smooth": arrays["signal_smooth"][:-1]}
+    save_npz(tmp_path / "short.npz", **short)
+    with pytest.raises(PipelineError, match="signal_smooth does not fit"):
+        fig_conv_1d_signal.main(["--arrays", str(tmp_path / "short.npz"), "--metrics", str(outputs["metrics"]), *flags])
+    write_json(tmp_path / "metrics.json", {"examples": []})
+    with pytest.raises(PipelineError, match="has no 'examples' list or 'image'"):
+        fig_conv_1d_over_2d.main(["--arrays", str(outputs["arrays"]), "--metrics", str(tmp_path / "metrics.json"),
+                                  *flags])  # fmt: skip
+    assert not (tmp_path / "x.svg").exists()
