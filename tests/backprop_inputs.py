@@ -1,0 +1,64 @@
+"""Tiny inputs for the backpropagation explainer's tests, built by the pipeline's own scripts.
+
+``build_run`` writes, under one folder laid out like ``results/``, a small synthetic prepared dataset, the puzzle
+rounds (``puzzle.py``), a short checked training run (``backprop.py``, in-process) and, on request, the claims
+(``backprop_claims.py``). The figure, claims and page tests all start from it, so they test what the pipeline
+really writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from common import TEST, TRAIN, make_records, save_records
+from conftest import synthetic_images
+
+#: A run small enough for the default test suite: well under a second of training.
+TINY_ARGS: tuple[str, ...] = (
+    "--train-size", "100", "--test-size", "50", "--hidden", "8", "6", "--batch-size", "20", "--steps", "40",
+    "--learning-rate", "1.0", "--eval-every", "5", "--seed", "3",
+)  # fmt: skip
+
+
+def write_dataset(path: Path, n_train: int = 200, n_test: int = 60) -> Path:
+    """A prepared dataset of synthetic images with class structure (train first, then test)."""
+    train_x, train_y = synthetic_images(n_train, seed=11)
+    test_x, test_y = synthetic_images(n_test, seed=12)
+    records = np.concatenate([make_records(train_x, train_y, TRAIN), make_records(test_x, test_y, TEST)])
+    save_records(path, records)
+    return path
+
+
+def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = True) -> dict[str, Path]:
+    """Dataset, puzzle, training run (and claims) under ``folder``; returns their paths by name."""
+    import backprop
+    import backprop_claims
+    import puzzle
+
+    paths = {
+        "data": write_dataset(folder / "data" / "fashion-mnist.npy"),
+        "puzzle": folder / "backprop" / "puzzle.json",
+        "history": folder / "backprop" / "history.npz",
+        "metrics": folder / "backprop" / "metrics.json",
+        "claims": folder / "backprop" / "claims.json",
+    }
+    puzzle.main([*puzzle_args, "--output", str(paths["puzzle"])])
+    backprop.main(
+        [
+            "--data",
+            str(paths["data"]),
+            *TINY_ARGS,
+            "--history",
+            str(paths["history"]),
+            "--metrics",
+            str(paths["metrics"]),
+        ]
+    )
+    if claims:
+        backprop_claims.main(
+            ["--puzzle", str(paths["puzzle"]), "--history", str(paths["history"]), "--metrics",
+             str(paths["metrics"]), "--output", str(paths["claims"])]
+        )  # fmt: skip
+    return paths

@@ -1,0 +1,201 @@
+"""Tests for backprop.py: hand-made gradients against autograd and finite differences, the check that catches a
+broken backward pass, the training run on tiny data through the CLI, determinism and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import backprop
+from backprop_inputs import TINY_ARGS, write_dataset
+from backprop_io import LAYERS, MESSAGE_STAGES, read_history
+from common import PipelineError, load_npz
+from conftest import run_script
+
+
+def random_network(seed: int, n_in: int, hidden: tuple[int, int], n_out: int, activation: str) -> dict:
+    """Random weights with nonzero biases, a random batch and labels: a network far from any special case."""
+    rng = np.random.default_rng(seed)
+    sizes = {"tom": (n_in, hidden[0]), "dick": hidden, "harry": (hidden[1], n_out)}
+    params = backprop.init_params(sizes, seed, activation)
+    for layer in LAYERS:
+        params[f"b_{layer}"] = rng.normal(0, 0.5, size=params[f"b_{layer}"].shape)
+    x = rng.uniform(0, 1, size=(7, n_in))
+    labels = rng.integers(0, n_out, size=7)
+    return {"params": params, "x": x, "labels": labels}
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+@pytest.mark.parametrize(
+    ("seed", "n_in", "hidden", "n_out"),
+    [(0, 5, (4, 3), 3), (1, 12, (7, 5), 10), (2, 30, (3, 9), 4), (3, 784, (16, 8), 10)],
+)
+def test_manual_gradients_equal_autograd(seed: int, n_in: int, hidden: tuple, n_out: int, activation: str) -> None:
+    net = random_network(seed, n_in, hidden, n_out, activation)
+    loss, grads, messages = backprop.manual_gradients(net["params"], net["x"], net["labels"], activation)
+    loss_ref, grads_ref = backprop.autograd_gradients(net["params"], net["x"], net["labels"], activation)
+    assert loss == pytest.approx(loss_ref, rel=1e-12)
+    errors = backprop.layer_errors(grads, grads_ref)
+    assert set(errors) == set(LAYERS)
+    assert max(errors.values()) < 1e-12  # far inside the 1e-6 the pipeline enforces
+    for key, grad in grads.items():
+        assert grad.shape == net["params"][key].shape
+        assert np.any(grad != 0)
+    assert set(messages) == set(MESSAGE_STAGES) and all(v > 0 for v in messages.values())
+
+
+def test_manual_gradients_equal_finite_differences() -> None:
+    """An independent check that needs neither the chain rule nor torch: central differences of the loss."""
+    net = random_network(5, 6, (4, 3), 3, "sigmoid")
+    params, x, labels = net["params"], net["x"], net["labels"]
+    _, grads, _ = backprop.manual_gradients(params, x, labels, "sigmoid")
+
+    def loss_at(key: str, index: tuple, delta: float) -> float:
+        moved = {k: v.copy() for k, v in params.items()}
+        moved[key][index] += delta
+        return backprop.cross_entropy(backprop.forward(moved, x, "sigmoid")["z_harry"], labels)
+
+    h = 1e-6
+    for key in ("W_tom", "b_tom", "W_dick", "W_harry", "b_harry"):
+        for index in np.ndindex(params[key].shape):
+            numeric = (loss_at(key, index, h) - loss_at(key, index, -h)) / (2 * h)
+            assert grads[key][index] == pytest.approx(numeric, abs=1e-8)
+
+
+def test_relative_error_is_the_largest_difference_over_the_largest_entry() -> None:
+    reference = [np.array([[1.0, -4.0]]), np.array([2.0])]
+    manual = [np.array([[1.5, -4.0]]), np.array([1.0])]
+    assert backprop.relative_error(manual, reference) == pytest.approx(1.0 / 4.0)
+    assert backprop.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
+    assert backprop.relative_error([np.ones(2)], [np.zeros(2)]) == np.inf
+
+
+def test_a_broken_backward_pass_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slope off by 1 % (a plausible slip) must fail the check, naming the step and the layers."""
+    net = random_network(4, 10, (6, 5), 4, "sigmoid")
+    good = backprop.activation_slope
+
+    def off_by_one_percent(z: np.ndarray, a: np.ndarray, activation: str) -> np.ndarray:
+        return 1.01 * good(z, a, activation)
+
+    monkeypatch.setattr(backprop, "activation_slope", off_by_one_percent)
+    _, grads, _ = backprop.manual_gradients(net["params"], net["x"], net["labels"], "sigmoid")
+    _, grads_ref = backprop.autograd_gradients(net["params"], net["x"], net["labels"], "sigmoid")
+    errors = backprop.layer_errors(grads, grads_ref)
+    assert errors["harry"] < 1e-12  # Harry's gradient does not use a slope
+    assert errors["dick"] > 1e-3 and errors["tom"] > 1e-3
+    with pytest.raises(PipelineError, match=r"step 17: .*Tom .*Dick .*--tolerance 1e-06"):
+        backprop.check_agreement(errors, 1e-6, 17)
+
+
+def test_training_stops_on_a_broken_gradient_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = write_dataset(tmp_path / "data.npy")
+    good = backprop.backward
+
+    def forgets_the_mean(*args: object) -> tuple:
+        grads, messages = good(*args)
+        grads["b_tom"] = grads["b_tom"] * 100  # the bias gradient summed instead of averaged
+        return grads, messages
+
+    monkeypatch.setattr(backprop, "backward", forgets_the_mean)
+    history, metrics = tmp_path / "h.npz", tmp_path / "m.json"
+    with pytest.raises(PipelineError, match=r"step 1: the NumPy gradients disagree with autograd \(relative error Tom"):
+        backprop.main(["--data", str(data), *TINY_ARGS, "--history", str(history), "--metrics", str(metrics)])
+    assert not history.exists() and not metrics.exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run through the CLI and one in-process, on the same tiny dataset."""
+    folder = tmp_path_factory.mktemp("backprop")
+    data = write_dataset(folder / "data.npy")
+    out = {}
+    for name in ("cli", "inproc"):
+        out[name] = {"history": folder / name / "history.npz", "metrics": folder / name / "metrics.json"}
+    cli = out["cli"]
+    result = run_script(
+        "backprop.py", "--data", data, *TINY_ARGS, "--history", cli["history"], "--metrics", cli["metrics"]
+    )
+    backprop.main(["--data", str(data), *TINY_ARGS, "--history", str(out["inproc"]["history"]),
+                   "--metrics", str(out["inproc"]["metrics"])])  # fmt: skip
+    return {**out, "stdout": result.stdout, "data": data}
+
+
+def test_cli_run_on_tiny_data(tiny_run: dict) -> None:
+    history = read_history(tiny_run["cli"]["history"])
+    metrics = json.loads(tiny_run["cli"]["metrics"].read_text())
+    assert "40 steps" in tiny_run["stdout"]
+    assert list(history["step"]) == list(range(1, 41))
+    assert list(history["eval_step"]) == [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    for layer in LAYERS:
+        assert np.all(history[f"relative_error_{layer}"] < 1e-12)
+        assert np.all(history[f"grad_norm_{layer}"] > 0)
+    assert metrics["agreement"]["passed"] is True
+    assert metrics["agreement"]["checked_steps"] == 40
+    assert metrics["agreement"]["max_relative_error"] == pytest.approx(
+        max(float(history[f"relative_error_{layer}"].max()) for layer in LAYERS), rel=1e-9
+    )
+    assert metrics["n_train"] == 100 and metrics["n_test"] == 50
+    assert metrics["class_counts"]["train"] == [10] * 10  # class-balanced
+    assert metrics["parameters"] == 784 * 8 + 8 + 8 * 6 + 6 + 6 * 10 + 10
+    assert metrics["layers"]["tom"] == {"name": "Tom", "inputs": 784, "outputs": 8, "parameters": 784 * 8 + 8}
+    assert metrics["initial"]["train_loss"] == pytest.approx(float(history["train_loss"][0]), rel=1e-9)
+    assert metrics["final"]["train_loss"] < metrics["initial"]["train_loss"]  # it learns
+    assert metrics["final"]["train_accuracy"] > 0.3  # chance is 0.1
+    assert np.allclose(history["batch_loss"], history["batch_loss_autograd"], rtol=1e-12)
+    sizes = metrics["message"]
+    factors = metrics["message_factor"]
+    assert factors["tom_over_harry"] == pytest.approx(sizes["tom"]["mean"] / sizes["harry"]["mean"], rel=1e-6)
+    assert factors["dick_slope"] < 0.25 + 1e-9  # a sigmoid's slope is at most 1/4, so this hop always shrinks
+
+
+def test_cli_and_in_process_runs_give_the_same_bytes(tiny_run: dict) -> None:
+    for key in ("history", "metrics"):
+        assert tiny_run["cli"][key].read_bytes() == tiny_run["inproc"][key].read_bytes()
+    arrays = load_npz(tiny_run["cli"]["history"])
+    assert arrays["sample_first_manual_tom"].shape == (backprop.SAMPLE_ENTRIES,)
+
+
+def test_message_sizes_follow_the_chain_rule() -> None:
+    """Each hop of the recorded message is the previous one through a weight matrix or a slope."""
+    net = random_network(8, 9, (5, 4), 3, "sigmoid")
+    params, x = net["params"], net["x"]
+    cache = backprop.forward(params, x, "sigmoid")
+    _, messages = backprop.backward(params, cache, net["labels"], "sigmoid")
+    delta = backprop.softmax(cache["z_harry"])
+    delta[np.arange(len(x)), net["labels"]] -= 1
+    back = delta @ params["W_harry"].T
+    delta_dick = back * cache["a_dick"] * (1 - cache["a_dick"])
+    assert messages["harry"] == pytest.approx(np.linalg.norm(delta, axis=1).mean())
+    assert messages["harry_to_dick"] == pytest.approx(np.linalg.norm(back, axis=1).mean())
+    assert messages["dick"] == pytest.approx(np.linalg.norm(delta_dick, axis=1).mean())
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (["--batch-size", "500"], "--batch-size 500 is larger than --train-size"),
+        (["--train-size", "5000"], "--train-size 5000: .* holds only 200 train images"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--learning-rate", "-1"], "--learning-rate must be a positive number"),
+        (["--tolerance", "nan"], "--tolerance must be a positive number"),
+    ],
+)
+def test_bad_settings_name_the_flag(tmp_path: Path, change: list[str], words: str) -> None:
+    data = write_dataset(tmp_path / "data.npy")
+    with pytest.raises(PipelineError, match=words):
+        backprop.main(["--data", str(data), *TINY_ARGS, *change, "--history", str(tmp_path / "h.npz"),
+                       "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+
+
+def test_missing_dataset_is_a_clear_cli_error(tmp_path: Path) -> None:
+    result = run_script("backprop.py", "--data", tmp_path / "nope.npy", *TINY_ARGS, "--history", tmp_path / "h.npz",
+                        "--metrics", tmp_path / "m.json", check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert "nope.npy: prepared dataset not found; run the prepare step first" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,161 @@
+"""Tests for the six backpropagation figures: valid, reproducible SVGs whose sidecars hold the inputs' numbers.
+
+The inputs are a tiny but real run (``backprop_inputs.build_run``: puzzle.py and backprop.py on synthetic images).
+Each script runs once by its CLI and once in-process; both must write the same bytes. The expected numbers are
+computed here from the input files with plain numpy, not with the figure scripts' code.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fig_backprop_agreement
+import fig_backprop_flow
+import fig_backprop_grad_norms
+import fig_backprop_loss
+import fig_backprop_puzzle
+import fig_backprop_rounds
+from backprop_inputs import build_run
+from backprop_io import LAYERS, read_history
+from common import PipelineError, load_npz, save_npz
+from conftest import ROOT, SCRIPTS, run_script, run_twice
+
+SCRIPTS_BY_NAME = {
+    "puzzle": ("fig_backprop_puzzle.py", fig_backprop_puzzle, ("puzzle",)),
+    "rounds": ("fig_backprop_rounds.py", fig_backprop_rounds, ("puzzle",)),
+    "agreement": ("fig_backprop_agreement.py", fig_backprop_agreement, ("history", "metrics")),
+    "loss": ("fig_backprop_loss.py", fig_backprop_loss, ("history", "metrics")),
+    "grad_norms": ("fig_backprop_grad_norms.py", fig_backprop_grad_norms, ("history",)),
+    "flow": ("fig_backprop_flow.py", fig_backprop_flow, ("history", "metrics")),
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_run(tmp_path_factory.mktemp("run"), claims=False)
+
+
+@pytest.fixture(scope="module")
+def figures(run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict]]:
+    """Every figure drawn twice (CLI and in-process, same bytes asserted): name -> (SVG text, sidecar)."""
+    out = tmp_path_factory.mktemp("figures")
+    drawn = {}
+    for name, (script, module, inputs) in SCRIPTS_BY_NAME.items():
+        args = [item for key in inputs for item in (f"--{key}", run[key])]
+        drawn[name] = run_twice(script, module, args, out / name, name)
+    return drawn
+
+
+def test_every_figure_is_a_reproducible_svg_with_title_and_alt(figures: dict) -> None:
+    for name, (svg, meta) in figures.items():
+        assert svg.count("<path") > 20, name
+        assert len(meta["alt"]) > 150, name  # alt text describes the data, with numbers
+        assert any(ch.isdigit() for ch in meta["title"]), name  # titles state a computed finding
+
+
+def test_puzzle_and_rounds_sidecars_match_the_rounds(run: dict, figures: dict) -> None:
+    puzzle = json.loads(run["puzzle"].read_text())
+    _, drawn = figures["puzzle"]
+    _, rounds = figures["rounds"]
+    assert drawn["totals"] == rounds["totals"] == puzzle["totals"] == [12, 8, 5, 3, 2, 1, 0]
+    assert drawn["round_1_fixes"] == {"Harry": 1, "Dick": 2, "Tom": 1}
+    assert "12 wrong pieces become 8 after round 1 and 0 after round 6" in drawn["title"]
+    assert rounds["title"] == "Wrong pieces per round: 12 → 8 → 5 → 3 → 2 → 1 → 0"
+    for person in ("Tom", "Dick", "Harry"):
+        assert rounds["wrong"][person][0] == puzzle["initial_wrong"][person]
+        assert rounds["fixes"][person] == [r["fixes"][person] for r in puzzle["rounds"]]
+    assert "Tom laid 6 pieces, 2 wrong" in drawn["alt"]
+
+
+def test_loss_sidecar_holds_the_first_and_last_evaluation(run: dict, figures: dict) -> None:
+    history = load_npz(run["history"])
+    _, meta = figures["loss"]
+    assert meta["steps"] == 40
+    assert meta["first"]["train_loss"] == pytest.approx(history["train_loss"][0], rel=1e-9)
+    assert meta["last"]["test_accuracy"] == pytest.approx(history["test_accuracy"][-1], rel=1e-9)
+    assert meta["loss_falls"] is bool(history["train_loss"][-1] < history["train_loss"][0]) is True
+    assert f"{history['train_loss'][0]:.2f} to {history['train_loss'][-1]:.2f} nats" in meta["title"]
+
+
+def test_grad_norm_sidecar_ranks_the_layers_by_median(run: dict, figures: dict) -> None:
+    history = load_npz(run["history"])
+    _, meta = figures["grad_norms"]
+    medians = {layer: float(np.median(history[f"grad_norm_{layer}"])) for layer in LAYERS}
+    assert meta["largest"].lower() == max(medians, key=medians.get)
+    assert meta["smallest"].lower() == min(medians, key=medians.get)
+    for layer in LAYERS:
+        assert meta["layers"][layer]["median"] == pytest.approx(medians[layer], rel=1e-9)
+
+
+def test_flow_factors_multiply_to_the_ratio_of_the_deltas(run: dict, figures: dict) -> None:
+    history = load_npz(run["history"])
+    _, meta = figures["flow"]
+    mean = {stage: float(history[f"message_{stage}"].mean()) for stage in meta["sizes"]}
+    f = meta["factors"]
+    assert f["dick_slope"] == pytest.approx(mean["dick"] / mean["harry_to_dick"], rel=1e-9)
+    product = f["harry_weights"] * f["dick_slope"] * f["dick_weights"] * f["tom_slope"]
+    assert product == pytest.approx(meta["tom_over_harry"], rel=1e-8)
+    assert meta["tom_over_harry"] == pytest.approx(mean["tom"] / mean["harry"], rel=1e-9)
+    assert f["dick_slope"] <= 0.25 and f["tom_slope"] <= 0.25  # sigmoid slopes never exceed 1/4
+    assert meta["activation"] == "sigmoid" and "sigmoid slope shrinks" in meta["title"]
+
+
+def test_agreement_sidecar_holds_the_largest_error(run: dict, figures: dict) -> None:
+    history = load_npz(run["history"])
+    _, meta = figures["agreement"]
+    worst = max(float(history[f"relative_error_{layer}"].max()) for layer in LAYERS)
+    assert meta["max_relative_error"] == pytest.approx(worst, rel=1e-9)
+    assert meta["tolerance"] == 1e-6 and "agree" in meta["title"]
+    assert sum(meta["samples"].values()) == sum(len(history[f"sample_first_manual_{la}"]) for la in LAYERS)
+    assert meta["identical_entries"] + meta["zero_entries"] <= sum(meta["samples"].values())
+    assert meta["entries_within_rounding"] >= meta["identical_entries"]
+
+
+def test_plotting_never_imports_torch() -> None:
+    modules = ", ".join(name.removesuffix(".py") for name, *_ in SCRIPTS_BY_NAME.values())
+    code = f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import {modules}; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_a_history_missing_an_array_is_named(run: dict, tmp_path: Path) -> None:
+    arrays = load_npz(run["history"])
+    del arrays["grad_norm_dick"]
+    broken = tmp_path / "history.npz"
+    save_npz(broken, **arrays)
+    result = run_script("fig_backprop_grad_norms.py", "--history", broken, "--output", tmp_path / "g.svg",
+                        "--meta", tmp_path / "g.json", check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert "history.npz: missing array(s) grad_norm_dick; rerun the backprop step" in result.stderr
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_a_history_of_the_wrong_length_is_refused(run: dict, tmp_path: Path) -> None:
+    arrays = load_npz(run["history"])
+    arrays["message_tom"] = arrays["message_tom"][:-1]
+    broken = tmp_path / "history.npz"
+    save_npz(broken, **arrays)
+    with pytest.raises(PipelineError, match="'message_tom' has shape"):
+        read_history(broken)
+
+
+def test_a_puzzle_whose_rounds_do_not_add_up_is_refused(run: dict, tmp_path: Path) -> None:
+    puzzle = json.loads(run["puzzle"].read_text())
+    puzzle["rounds"][1]["fixes"]["Dick"] += 1
+    broken = tmp_path / "puzzle.json"
+    broken.write_text(json.dumps(puzzle))
+    with pytest.raises(PipelineError, match="round 2: wrong counts and fixes do not add up"):
+        fig_backprop_rounds.main(["--puzzle", str(broken), "--output", str(tmp_path / "r.svg"),
+                                  "--meta", str(tmp_path / "r.json")])  # fmt: skip
+
+
+def test_bad_window_names_the_flag(run: dict, tmp_path: Path) -> None:
+    with pytest.raises(PipelineError, match="--window must be at least 1"):
+        fig_backprop_flow.main(["--history", str(run["history"]), "--metrics", str(run["metrics"]), "--window", "0",
+                                "--output", str(tmp_path / "f.svg"), "--meta", str(tmp_path / "f.json")])  # fmt: skip
