@@ -50,13 +50,16 @@ def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = planned_jobs(result)
     assert jobs["download"] == 4
-    for rule in ("prepare", "pca", "pca_claims", "split", "overfitting_claims", "seed_spread", "index", "all"):
+    single = ["prepare", "pca", "pca_claims", "split", "overfitting_claims", "seed_spread", "index", "all"]
+    single += ["convolutions", "conv_claims", "puzzle", "backprop", "backprop_claims"]
+    for rule in single:
         assert jobs[rule] == 1, rule
     assert jobs["train"] == 2  # the CNN and the overfit model, one seed each
     for rule in ("provenance", "report_html", "report_pdf"):
-        assert jobs[rule] == 2, rule  # one per explainer
-    assert sum(1 for rule in jobs if rule.startswith("fig_pca_")) == 5
-    assert sum(count for rule, count in jobs.items() if rule.startswith("fig_overfitting_")) == 8
+        assert jobs[rule] == 4, rule  # one per explainer
+    figures = {"pca": 5, "overfitting": 8, "convolutions": 7, "backprop": 6}
+    for explainer, count in figures.items():
+        assert sum(n for rule, n in jobs.items() if rule.startswith(f"fig_{explainer}_")) == count, explainer
 
 
 @pytest.mark.parametrize(
@@ -139,10 +142,10 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = run / "results"
 
-    for path in ("index.html", "reports/pca.html", "reports/pca.pdf", "reports/overfitting.html"):
-        assert (results / path).stat().st_size > 0, path
-    for name in ("pca", "overfitting"):
-        assert (results / "reports" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    for name in ("pca", "overfitting", "convolutions", "backprop"):
+        assert (results / "reports" / f"{name}.html").stat().st_size > 0, name
+        assert (results / "reports" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
+        assert f"reports/{name}.html" in (results / "index.html").read_text(), name
     html = (results / "reports" / "pca.html").read_text()
     for name in ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection"):
         assert f"../figures/pca/{name}.svg" in html, name
@@ -169,6 +172,13 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     assert not list((results / "models").glob("**/checkpoint.npz")), "checkpoints are removed after training"
     seeds = json.loads((results / "overfitting" / "seeds.json").read_text())
     assert seeds["n_seeds"] == 1 and seeds["models"]["cnn"]["runs"][0]["test_accuracy"] == cnn["test_accuracy"]
+
+    # The convolutions and backpropagation explainers: every figure on the page, every claim with a verdict.
+    for name, n_figures in (("convolutions", 7), ("backprop", 6)):
+        page = (results / "reports" / f"{name}.html").read_text()
+        assert len(set(re.findall(rf"\.\./figures/{name}/\w+\.svg", page))) == n_figures, name
+        checked = json.loads((results / name / "claims.json").read_text())
+        assert checked["claims"] and all(claim["verdict"] in page for claim in checked["claims"]), name
 
     metrics = json.loads((results / "pca" / "metrics.json").read_text())
     assert metrics["n_samples"] == 2000
