@@ -1,8 +1,12 @@
 """Print an explainer page to a PDF handout with WeasyPrint, reading only files from allowed folders.
 
-The page's print style sheet (in templates/style.css) lays out the handout; this script adds the paper size,
-takes the PDF title and author from the page's ``<title>`` and ``<meta name="author">``, and writes the same
-bytes on every run (no creation date, an identifier derived from the content, fixed font time stamps).
+The page's print style sheet (templates/print.css) lays out the handout: running header, "Page n of m" footer,
+figures kept whole. This script adds the paper size and writes a tagged PDF/UA-1 file (WeasyPrint's
+``pdf/ua-1`` variant: structure tags, alt text, embedded fonts) whose language, title and author come from the
+page's ``<html lang>``, ``<title>`` and ``<meta name="author">``; a page lacking one of them, or an image
+without alt text, is refused. The same bytes come out on every run: no creation or modification date unless
+the page states one explicitly (``<meta name="dcterms.created">``), an identifier derived from the content,
+fixed font time stamps.
 
 Every resource the page asks for goes through ``SafeFetcher``: only ``data:`` URLs and local files inside the
 ``--allow`` folders are read. Anything else (the network, ``/etc/passwd``, a ``../`` escape, a symlink out of
@@ -22,6 +26,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,6 +37,12 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 from common import PipelineError, atomic_path, run_cli
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
+#: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
+#: reflowing viewers understand; WeasyPrint adds the structure tree, the language and the XMP metadata.
+PDF_VARIANT = "pdf/ua-1"
+#: WeasyPrint options for both layout and output (tags asked for explicitly: the variant only fills options
+#: left at ``None``, and ``pdf_tags`` defaults to ``False``).
+PDF_OPTIONS: dict[str, Any] = {"pdf_variant": PDF_VARIANT, "pdf_tags": True}
 
 
 class RefusedURLError(FatalURLFetchingError):
@@ -131,18 +142,59 @@ def page_size_css(page_size: str) -> str:
     return f"@page {{ size: {page_size}; }}"
 
 
+class _ImagesWithoutAlt(HTMLParser):
+    """Finds ``<img>`` elements with no or empty alt text (a PDF/UA figure must have one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            values = dict(attrs)
+            if not (values.get("alt") or "").strip():
+                self.missing.append(values.get("src") or "(no src)")
+
+
+def images_without_alt(html: str) -> list[str]:
+    """The ``src`` of every image lacking alt text: such a page would print an inaccessible figure."""
+    finder = _ImagesWithoutAlt()
+    finder.feed(html)
+    finder.close()
+    return finder.missing
+
+
+def check_metadata(html_path: Path, metadata: Any) -> None:
+    """Refuse a page whose PDF would lack the language, title or author that PDF/UA readers announce."""
+    missing = [
+        what
+        for what, value in (
+            ('the language (<html lang="...">)', metadata.lang),
+            ("a title (<title>)", metadata.title),
+            ('an author (<meta name="author" content="...">)', metadata.authors),
+        )
+        if not value
+    ]
+    if missing:
+        raise PipelineError(f"{html_path}: the page has no {' and no '.join(missing)}; add it to the template")
+
+
 def render_pdf(html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4") -> bytes:
-    """Render the HTML file to PDF bytes, failing if any resource was refused or could not be loaded."""
+    """Render the HTML file to tagged PDF bytes, failing if any resource was refused or could not be loaded."""
     html_path = Path(html_path)
     if not html_path.is_file():
         raise PipelineError(f"{html_path}: HTML page not found; run the render_html step first")
+    if missing_alt := images_without_alt(html_path.read_text(encoding="utf-8")):
+        raise PipelineError(f"{html_path}: images without alt text: {', '.join(missing_alt)}; give each an alt")
     fetcher = SafeFetcher(allowed)
     stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
     refused_during_render: str | None = None
     with collect_weasyprint_errors() as errors, fixed_font_timestamps():
         try:
-            document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
-            pdf = document.write_pdf(stylesheets=[stylesheet], pdf_identifier=True, uncompressed_pdf=False)
+            page = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
+            document = page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
+            check_metadata(html_path, document.metadata)
+            pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
         except RefusedURLError as exc:
             refused_during_render = str(exc)
     if fetcher.refused or refused_during_render:
