@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 DATA_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: reports test test-slow lint lock benchmark benchmark-pipeline setup system-packages clean
+.PHONY: reports test test-slow lint lock benchmark benchmark-pipeline setup system-packages site-tools test-site clean
 
 ## reports: set up, then build every explainer (HTML + PDF) and results/index.html
 reports: setup system-packages
@@ -22,6 +22,32 @@ test: setup system-packages
 ## test-slow: the slow tier (full-data checks), see README
 test-slow: setup system-packages
 	$(BIN)/pytest -m slow
+
+## test-site: the site tier: builds the site if out of date, installs its tools (Debian chromium, Java, node; npm
+## vnu-jar, playwright-core, axe-core into .tools/ from tests/site/package-lock.json), then checks every HTML page:
+## vnu reports no error, axe-core in headless Chromium no WCAG 2.1 A/AA or best-practice violation at 390 and
+## 1280 px, and saves screenshots of both widths in results/screenshots/ (about 1 minute once installed)
+test-site: setup system-packages site-tools
+	$(BIN)/snakemake --cores 4 results/index.html
+	$(BIN)/pytest -m site tests/test_site.py
+
+## site-tools: what the site tier runs (as root, missing Debian packages are installed; npm ci into .tools/)
+site-tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "error: missing$$missing; install them (Debian: apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
+	@mkdir -p .tools
+	@if ! cmp -s tests/site/package-lock.json .tools/package-lock.json || [ ! -d .tools/node_modules ]; then \
+		cp tests/site/package.json tests/site/package-lock.json .tools/ && \
+		cd .tools && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	fi
 
 ## lint: ruff and snakemake's linter
 lint: setup
@@ -51,11 +77,14 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 
-## system-packages: Debian's Fashion-MNIST files and poppler (PDF checks in tests), where apt is usable
+## system-packages: Debian's Fashion-MNIST files, poppler and qpdf (PDF checks in tests), graphviz (the index's
+## rule graph), where apt is usable
 system-packages:
 	@missing=""; \
 	[ -f $(DATA_DIR)/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
 	command -v pdfinfo >/dev/null || missing="$$missing poppler-utils"; \
+	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian packages:$$missing"; \

@@ -310,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", required=True, help="the booklet's PDF file")
     parser.add_argument("--allow", action="append", default=[], metavar="DIR", help="a folder the PDF may read")
     parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size")
+    parser.add_argument("--stylesheet", help="print style sheet added to the booklet's head (templates/print.css)")
     args = parser.parse_args(argv)
 
     pages = parse_pairs(args.page, "--page")
@@ -329,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     document = booklet_html(chapters, provenance, site, args.templates_dir)
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")
-    pdf = render_pdf(html_output, args.allow, args.page_size)
+    pdf = render_pdf(html_output, args.allow, args.page_size, args.stylesheet)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

@@ -179,19 +179,49 @@ def check_metadata(html_path: Path, metadata: Any) -> None:
         raise PipelineError(f"{html_path}: the page has no {' and no '.join(missing)}; add it to the template")
 
 
-def render_pdf(html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4") -> bytes:
-    """Render the HTML file to tagged PDF bytes, failing if any resource was refused or could not be loaded."""
+def with_print_stylesheet(html: str, html_path: Path, stylesheet: str | Path) -> str:
+    """The page with the print style sheet added as the last ``<style>`` of its head.
+
+    Why here and not in the page: the print sheet uses CSS Paged Media (``@page`` boxes, ``string-set``,
+    bookmarks) that only WeasyPrint understands and HTML validators reject, so the pages a browser reads stay
+    free of it. Why not WeasyPrint's ``stylesheets=``: those are user style sheets, which lose to the page's own
+    (author) rules in the cascade, so the print layout could not override the screen layout.
+    """
+    stylesheet = Path(stylesheet)
+    try:
+        css = stylesheet.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PipelineError(f"--stylesheet {stylesheet}: cannot read it ({exc.strerror}); check the path") from None
+    if "</style" in css.lower():
+        raise PipelineError(f"--stylesheet {stylesheet}: contains '</style'; a style sheet must hold CSS only")
+    head_end = html.lower().find("</head>")
+    if head_end < 0:
+        raise PipelineError(f"{html_path}: the page has no </head> to add the print style sheet to")
+    return f"{html[:head_end]}<style>\n{css}\n</style>\n{html[head_end:]}"
+
+
+def render_pdf(
+    html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4", stylesheet: str | Path | None = None
+) -> bytes:
+    """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
+
+    Fails if any resource was refused or could not be loaded.
+    """
     html_path = Path(html_path)
     if not html_path.is_file():
         raise PipelineError(f"{html_path}: HTML page not found; run the render_html step first")
-    if missing_alt := images_without_alt(html_path.read_text(encoding="utf-8")):
+    html = html_path.read_text(encoding="utf-8")
+    if stylesheet is not None:
+        html = with_print_stylesheet(html, html_path, stylesheet)
+    if missing_alt := images_without_alt(html):
         raise PipelineError(f"{html_path}: images without alt text: {', '.join(missing_alt)}; give each an alt")
     fetcher = SafeFetcher(allowed)
     stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
     refused_during_render: str | None = None
     with collect_weasyprint_errors() as errors, fixed_font_timestamps():
         try:
-            page = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
+            base_url = html_path.resolve().as_uri()
+            page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
             document = page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
             check_metadata(html_path, document.metadata)
             pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
@@ -223,9 +253,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a folder WeasyPrint may read files from (repeatable); everything else is refused",
     )
     parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size of the handout")
+    parser.add_argument("--stylesheet", help="print style sheet added to the page's head (templates/print.css)")
     args = parser.parse_args(argv)
 
-    pdf = render_pdf(args.html, args.allow, args.page_size)
+    pdf = render_pdf(args.html, args.allow, args.page_size, args.stylesheet)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

@@ -330,6 +330,7 @@ def booklet_inputs(tmp_path: Path) -> dict:
         record.write_text(json.dumps(provenance_record(name, 5.0 + index, "2.4.6" if index == 0 else "2.5.0")))
         args += ["--page", f"{name}={page}", "--provenance", f"{name}={record}"]
     args += ["--site-title", "Test site", "--site-author", "Test author", "--allow", str(results)]
+    args += ["--stylesheet", str(ROOT / "templates" / "print.css")]
     return {"results": results, "reports": reports, "args": args}
 
 

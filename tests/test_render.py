@@ -245,7 +245,8 @@ def test_pca_page_is_well_formed_and_has_metadata(report_inputs) -> None:
     assert "57.8 %" in description and "\n" not in description
     assert page.find("meta", name="viewport")
     assert page.find("a", href="../index.html"), "header links back to the index"
-    assert "<style>" in html and "@bottom-center" in html, "style.css is inlined"
+    assert "<style>" in html and ".site-header" in html, "style.css is inlined"
+    assert "@bottom-center" not in html and "string-set" not in html, "the print sheet is added only for the PDF"
 
 
 def test_figures_are_numbered_referenced_by_relative_path_and_captioned(report_inputs) -> None:

@@ -51,7 +51,7 @@ def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
     jobs = planned_jobs(result)
     assert jobs["download"] == 4
     single = ["prepare", "pca", "pca_claims", "split", "overfitting_claims", "seed_spread", "index", "all"]
-    single += ["convolutions", "conv_claims", "puzzle", "backprop", "backprop_claims"]
+    single += ["convolutions", "conv_claims", "puzzle", "backprop", "backprop_claims", "booklet", "rulegraph"]
     for rule in single:
         assert jobs[rule] == 1, rule
     assert jobs["train"] == 2  # the CNN and the overfit model, one seed each
@@ -146,6 +146,8 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
         assert (results / "reports" / f"{name}.html").stat().st_size > 0, name
         assert (results / "reports" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
         assert f"reports/{name}.html" in (results / "index.html").read_text(), name
+    booklet = (results / "reports" / "booklet.pdf").read_bytes()
+    assert booklet.startswith(b"%PDF") and b"reports/booklet.pdf" in (results / "index.html").read_bytes()
     html = (results / "reports" / "pca.html").read_text()
     for name in ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection"):
         assert f"../figures/pca/{name}.svg" in html, name
@@ -202,4 +204,4 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     template.write_text(template.read_text() + "{# edited #}\n")
     edited = snakemake(run, "--dry-run", snakefile=snakefile)
     assert edited.returncode == 0, edited.stdout + edited.stderr
-    assert set(planned_jobs(edited)) == {"report_html", "report_pdf", "index", "all"}, edited.stdout
+    assert set(planned_jobs(edited)) == {"report_html", "report_pdf", "booklet", "index", "all"}, edited.stdout

@@ -39,6 +39,7 @@ EXPLAINERS["backprop"] = {
         "dataset": DATASET_META,
     },
     "figures": ["puzzle", "rounds", "agreement", "loss", "grad_norms", "flow"],
+    "key_figure": "flow",
     "steps": ["prepare", "puzzle", "backprop", "backprop_claims"],
     "settings": ["data", "backprop", "report"],
 }

@@ -94,6 +94,7 @@ EXPLAINERS = {
             "dataset": DATASET_META,
         },
         "figures": ["variance_bar", "variance_cumulative", "components", "reconstructions", "projection"],
+        "key_figure": "variance_cumulative",
         "steps": ["prepare", "pca", "pca_claims"],
         "settings": ["data", "pca", "report"],
     },
@@ -122,6 +123,7 @@ EXPLAINERS = {
             "confusion",
             "test_grid",
         ],
+        "key_figure": "curves_overfit",
         "steps": ["prepare", "split"]
         + [train_step(name, seed) for name in ("overfit", "cnn") for seed in SEEDS]
         + ["overfitting_claims", "seed_spread"],
@@ -292,3 +294,18 @@ def index_entries():
         for name, spec in EXPLAINERS.items()
     ]
     return json.dumps(entries, sort_keys=True)
+
+
+#: The pipeline's graph of rules, drawn for the index, and beside it a JSON sidecar with title and alt text.
+RULEGRAPH = "results/figures/site/rulegraph.svg"
+
+
+def index_figures():
+    """The index's pictures, by name: each explainer's key figure (its card's thumbnail) and the rule graph."""
+    figures = {name: f"results/figures/{name}/{spec['key_figure']}.svg" for name, spec in EXPLAINERS.items()}
+    return {**figures, "rulegraph": RULEGRAPH}
+
+
+def index_figure_args():
+    """``--figure NAME=PATH`` flags for the index's thumbnails and rule graph."""
+    return quoted([f"{name}={path}" for name, path in index_figures().items()], "--figure")

@@ -26,6 +26,7 @@ EXPLAINERS["convolutions"] = {
         "dataset": DATASET_META,
     },
     "figures": CONV_FIGURES,
+    "key_figure": "edges_2d",
     "steps": ["prepare", "split", CNN_TRAIN_STEP, "convolutions", "conv_claims"],
     "settings": ["data", "convolutions", "report"],
 }
