@@ -311,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--allow", action="append", default=[], metavar="DIR", help="a folder the PDF may read")
     parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size")
     parser.add_argument("--stylesheet", help="print style sheet added to the booklet's head (templates/print.css)")
+    parser.add_argument(
+        "--run-times", action="store_true", help="print the chapters' run times (the booklet then differs per run)"
+    )
     args = parser.parse_args(argv)
 
     pages = parse_pairs(args.page, "--page")
@@ -326,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     html_output = Path(args.html_output)
     chapters = [read_chapter(name, Path(path), html_output.parent, names) for name, path in pages]
     provenance = {name: read_json(records[name]) for name in names}
-    site = {"title": args.site_title, "author": args.site_author}
+    site = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
     document = booklet_html(chapters, provenance, site, args.templates_dir)
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")

@@ -298,13 +298,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--site-title", default="Machine learning explainers", help="site title in the header")
     parser.add_argument("--site-author", default="ML explainers pipeline", help="author in the page metadata")
     parser.add_argument(
+        "--run-times",
+        action="store_true",
+        help="print each step's measured run time in the appendix (the page then differs from run to run)",
+    )
+    parser.add_argument(
         "--explainers", help="for the index: JSON list (or JSON file) of {name, title, summary, html, pdf}"
     )
     args = parser.parse_args(argv)
 
     context = load_context(parse_pairs(args.context, "--context"))
     context["figures"] = load_figures(parse_pairs(args.figure, "--figure"), args.output)
-    context["site"] = {"title": args.site_title, "author": args.site_author}
+    context["site"] = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
     if args.explainers is not None:
         context["explainers"] = read_explainers(args.explainers)
 

@@ -60,9 +60,11 @@ rule report_html:
         args=report_args,
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
+        run_times="--run-times" if config["report"]["run_times"] else "",
     shell:
         "{params.python} {input.code:q} --template {params.template} --templates-dir {params.templates:q} {params.args}"
-        " --site-title {params.title} --site-author {params.author} --output {output:q} > {log:q} 2>&1"
+        " --site-title {params.title} --site-author {params.author} {params.run_times} --output {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule report_pdf:
@@ -124,9 +126,10 @@ rule booklet:
         records=quoted([f"{name}=results/provenance/{name}.json" for name in EXPLAINERS], "--provenance"),
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
+        run_times="--run-times" if config["report"]["run_times"] else "",
     shell:
         "{params.python} {input.code:q} {params.pages} {params.records} --templates-dir {params.templates:q}"
-        " --site-title {params.title} --site-author {params.author}"
+        " --site-title {params.title} --site-author {params.author} {params.run_times}"
         " --allow {params.results:q} --allow {params.templates:q} --page-size {params.page_size}"
         " --stylesheet {params.templates:q}/print.css"
         " --html-output {output.html:q} --output {output.pdf:q} > {log:q} 2>&1"
@@ -185,7 +188,9 @@ rule rulegraph:
         runtime=5,
     params:
         python=PYTHON,
-        configfile=ROOT / "config" / "config.yaml",
+        # The config files this run reads (config/config.yaml of the working folder unless --configfile says
+        # otherwise), made absolute because rulegraph.py runs Snakemake in another folder.
+        configfiles=quoted([Path(path).resolve() for path in workflow.configfiles], "--configfile"),
     shell:
-        "{params.python} {input.code:q} --snakefile {input.workflow[0]:q} --configfile {params.configfile:q}"
+        "{params.python} {input.code:q} --snakefile {input.workflow[0]:q} {params.configfiles}"
         " --rankdir TB --output {output.svg:q} --sidecar {output.sidecar:q} > {log:q} 2>&1"
