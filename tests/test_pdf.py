@@ -405,6 +405,9 @@ def test_booklet_appendix_summarises_provenance(booklet_inputs) -> None:
 
     html, _ = build_booklet(booklet_inputs)
     text = html.read_text(encoding="utf-8")
+    assert "21.0 s" not in text and "report.run_times" in text, "run times are printed only when asked for"
+    html, _ = build_booklet(booklet_inputs, "timed", "--run-times")
+    text = html.read_text(encoding="utf-8")
     assert "All 3 distinct steps, each counted once" in text and "21.0 s" in text  # prepare once: 10 + 5 + 6
     assert "<code>2.4.6, 2.5.0</code>" in text, "a package whose version differs lists both"
     assert text.count("ab" * 32) == 1, "a data file shared by the chapters is listed once"

@@ -287,7 +287,11 @@ def test_prose_numbers_come_from_the_context(report_inputs, tmp_path) -> None:
     before = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
     assert "29.0 %" in before and "24 components" in before and "459" in before
     assert "0.0614" in before and "0.0044" in before, "reconstruction errors from the sidecar"
-    assert "14.7 s" in before and "1 min 23 s" in before, "run times from provenance"
+    assert "14.7 s" not in before and "report.run_times" in before, "run times are printed only when asked for"
+    assert "<code>pca</code>" in report_inputs["output"].read_text(encoding="utf-8"), "the steps are listed"
+    render(*pca_args(report_inputs), "--run-times")
+    timed = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
+    assert "14.7 s" in timed and "1 min 23 s" in timed, "run times from provenance"
 
     write(report_inputs["contexts"]["metrics"], metrics(first=0.3512))
     render(*pca_args(report_inputs))
