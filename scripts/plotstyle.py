@@ -12,6 +12,7 @@ metrics once and turns a malformed file into a ``PipelineError`` that names it.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import re
@@ -137,13 +138,31 @@ def set_title(fig: Figure, title: str) -> None:
     fig.suptitle(textwrap.fill(title, width=width))
 
 
+#: A clip path's id as matplotlib writes it: "p" and ten hex digits of a hash of the clip rectangle's floats.
+CLIP_ID = re.compile(r'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))')
+
+
+def stable_clip_ids(svg: str) -> str:
+    """Rename matplotlib's clip-path ids to ``clip1``, ``clip2``, ... in the order they first appear.
+
+    Why: matplotlib derives each id from the full-precision floats of the clip rectangle, and constrained
+    layout can land on values that differ in the last bits from one process to the next (its solver's order
+    follows object identities). The rectangles are written rounded and come out the same, but the ids would
+    not, so two runs of one script could give different bytes. Numbering by first use is stable.
+    """
+    names: dict[str, str] = {}
+    return CLIP_ID.sub(lambda match: names.setdefault(match.group(0), f"clip{len(names) + 1}"), svg)
+
+
 def save_svg(fig: Figure, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` as SVG atomically, with no date, so that reruns give byte-identical files.
+    """Write ``fig`` as SVG atomically, with no date and stable ids, so that reruns give byte-identical files.
 
     The figure's artists are cleared afterwards: a script that draws several figures does not keep them all.
     """
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     with atomic_path(path, suffix=".svg") as tmp:
-        fig.savefig(tmp, format="svg", metadata={"Date": None})
+        tmp.write_text(stable_clip_ids(buffer.getvalue()), encoding="utf-8")
     fig.clear()
 
 

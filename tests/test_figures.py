@@ -347,3 +347,22 @@ def test_sidecar_holds_plain_json_and_title_wraps(tmp_path):
     assert len(lines) > 1 and max(map(len, lines)) <= 65
     plotstyle.save_svg(fig, tmp_path / "f.svg")
     check_svg(tmp_path / "f.svg")
+
+
+def test_clip_ids_do_not_depend_on_the_layout_floats() -> None:
+    """Two SVGs that differ only in matplotlib's hashed clip ids become the same bytes; distinct clips stay apart."""
+    import plotstyle
+
+    def svg(first: str, second: str) -> str:
+        return (
+            f'<g clip-path="url(#{first})"/><g clip-path="url(#{second})"/><g clip-path="url(#{first})"/>'
+            f'<defs><clipPath id="{first}"><rect x="1"/></clipPath><clipPath id="{second}"><rect x="2"/></clipPath>'
+            "</defs><text>p0123456789 stays</text>"
+        )
+
+    one = plotstyle.stable_clip_ids(svg("p0123456789", "pabcdefabcd"))
+    other = plotstyle.stable_clip_ids(svg("p9999999999", "p1111111111"))
+    assert one == other
+    assert one.count("url(#clip1)") == 2 and one.count("url(#clip2)") == 1
+    assert 'id="clip1"><rect x="1"/>' in one and 'id="clip2"><rect x="2"/>' in one
+    assert "p0123456789 stays" in one, "only ids are renamed"
