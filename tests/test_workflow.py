@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,16 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     differ = sorted(path for path in first_hashes if first_hashes[path] != second_hashes[path])
     assert not differ, f"two clean runs differ in {differ}"
     assert {"index.html", "reports/booklet.pdf", "reports/backprop.pdf"} <= first_hashes.keys()
+
+    # Snakemake's own report holds every figure, page and handout marked with report().
+    made = snakemake(run, "--report", "report.zip", snakefile=snakefile)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    with zipfile.ZipFile(run / "report.zip") as archive:
+        names = [Path(name).name for name in archive.namelist()]
+    assert sum(name.endswith(".svg") for name in names) == 26, "every explainer figure"
+    for name in ("pca", "overfitting", "convolutions", "backprop"):
+        assert f"{name}.html" in names and f"{name}.pdf" in names, name
+    assert {"booklet.pdf", "index.html", "report.html"} <= set(names)
 
     # Nothing changed: nothing to do.
     rerun = snakemake(run, "--dry-run", snakefile=snakefile)

@@ -141,7 +141,7 @@ rule fig_backprop_puzzle:
         code=SCRIPTS / "fig_backprop_puzzle.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/puzzle.svg",
+        svg=figure_output("backprop", "puzzle"),
         meta="results/figures/backprop/puzzle.json",
     log:
         "logs/figures/backprop/puzzle.log",
@@ -165,7 +165,7 @@ rule fig_backprop_rounds:
         code=SCRIPTS / "fig_backprop_rounds.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/rounds.svg",
+        svg=figure_output("backprop", "rounds"),
         meta="results/figures/backprop/rounds.json",
     log:
         "logs/figures/backprop/rounds.log",
@@ -190,7 +190,7 @@ rule fig_backprop_agreement:
         code=SCRIPTS / "fig_backprop_agreement.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/agreement.svg",
+        svg=figure_output("backprop", "agreement"),
         meta="results/figures/backprop/agreement.json",
     log:
         "logs/figures/backprop/agreement.log",
@@ -215,7 +215,7 @@ rule fig_backprop_loss:
         code=SCRIPTS / "fig_backprop_loss.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/loss.svg",
+        svg=figure_output("backprop", "loss"),
         meta="results/figures/backprop/loss.json",
     log:
         "logs/figures/backprop/loss.log",
@@ -239,7 +239,7 @@ rule fig_backprop_grad_norms:
         code=SCRIPTS / "fig_backprop_grad_norms.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/grad_norms.svg",
+        svg=figure_output("backprop", "grad_norms"),
         meta="results/figures/backprop/grad_norms.json",
     log:
         "logs/figures/backprop/grad_norms.log",
@@ -264,7 +264,7 @@ rule fig_backprop_flow:
         code=SCRIPTS / "fig_backprop_flow.py",
         shared=PLOT_CODE + BACKPROP_IO,
     output:
-        svg="results/figures/backprop/flow.svg",
+        svg=figure_output("backprop", "flow"),
         meta="results/figures/backprop/flow.json",
     log:
         "logs/figures/backprop/flow.log",

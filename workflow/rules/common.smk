@@ -214,6 +214,17 @@ def benchmark_file(step):
     return f"benchmarks/{step}.tsv"
 
 
+def figure_output(explainer, name):
+    """A figure's SVG, marked for Snakemake's own report (``snakemake --report``) in its explainer's category."""
+    return report(
+        f"results/figures/{explainer}/{name}.svg",
+        caption="../report/figure.rst",
+        category=explainer,
+        subcategory="figures",
+        labels={"figure": name},
+    )
+
+
 def explainer_figures(explainer):
     """The figure SVGs of an explainer, in the order they are numbered on its page."""
     return [f"results/figures/{explainer}/{name}.svg" for name in EXPLAINERS[explainer]["figures"]]

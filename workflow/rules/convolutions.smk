@@ -114,7 +114,7 @@ rule fig_convolutions_signal_1d:
         code=SCRIPTS / "fig_conv_1d_signal.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/signal_1d.svg",
+        svg=figure_output("convolutions", "signal_1d"),
         meta="results/figures/convolutions/signal_1d.json",
     log:
         "logs/figures/convolutions/signal_1d.log",
@@ -139,7 +139,7 @@ rule fig_convolutions_image_row_1d:
         code=SCRIPTS / "fig_conv_1d_image_row.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/image_row_1d.svg",
+        svg=figure_output("convolutions", "image_row_1d"),
         meta="results/figures/convolutions/image_row_1d.json",
     log:
         "logs/figures/convolutions/image_row_1d.log",
@@ -164,7 +164,7 @@ rule fig_convolutions_over_2d:
         code=SCRIPTS / "fig_conv_1d_over_2d.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/over_2d.svg",
+        svg=figure_output("convolutions", "over_2d"),
         meta="results/figures/convolutions/over_2d.json",
     log:
         "logs/figures/convolutions/over_2d.log",
@@ -189,7 +189,7 @@ rule fig_convolutions_edges_2d:
         code=SCRIPTS / "fig_conv_2d_edges.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/edges_2d.svg",
+        svg=figure_output("convolutions", "edges_2d"),
         meta="results/figures/convolutions/edges_2d.json",
     log:
         "logs/figures/convolutions/edges_2d.log",
@@ -214,7 +214,7 @@ rule fig_convolutions_multichannel_2d:
         code=SCRIPTS / "fig_conv_2d_multichannel.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/multichannel_2d.svg",
+        svg=figure_output("convolutions", "multichannel_2d"),
         meta="results/figures/convolutions/multichannel_2d.json",
     log:
         "logs/figures/convolutions/multichannel_2d.log",
@@ -239,7 +239,7 @@ rule fig_convolutions_learned_filters:
         code=SCRIPTS / "fig_conv_learned_filters.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/learned_filters.svg",
+        svg=figure_output("convolutions", "learned_filters"),
         meta="results/figures/convolutions/learned_filters.json",
     log:
         "logs/figures/convolutions/learned_filters.log",
@@ -264,7 +264,7 @@ rule fig_convolutions_volume_3d:
         code=SCRIPTS / "fig_conv_3d_volume.py",
         shared=CONV_PLOT_CODE,
     output:
-        svg="results/figures/convolutions/volume_3d.svg",
+        svg=figure_output("convolutions", "volume_3d"),
         meta="results/figures/convolutions/volume_3d.json",
     log:
         "logs/figures/convolutions/volume_3d.log",

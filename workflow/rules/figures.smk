@@ -23,7 +23,7 @@ rule fig_pca_variance_bar:
         code=SCRIPTS / "fig_pca_variance_bar.py",
         shared=PLOT_CODE,
     output:
-        svg="results/figures/pca/variance_bar.svg",
+        svg=figure_output("pca", "variance_bar"),
         meta="results/figures/pca/variance_bar.json",
     log:
         "logs/figures/pca/variance_bar.log",
@@ -48,7 +48,7 @@ rule fig_pca_variance_cumulative:
         code=SCRIPTS / "fig_pca_variance_cumulative.py",
         shared=PLOT_CODE,
     output:
-        svg="results/figures/pca/variance_cumulative.svg",
+        svg=figure_output("pca", "variance_cumulative"),
         meta="results/figures/pca/variance_cumulative.json",
     log:
         "logs/figures/pca/variance_cumulative.log",
@@ -74,7 +74,7 @@ rule fig_pca_components:
         code=SCRIPTS / "fig_pca_components.py",
         shared=PLOT_CODE,
     output:
-        svg="results/figures/pca/components.svg",
+        svg=figure_output("pca", "components"),
         meta="results/figures/pca/components.json",
     log:
         "logs/figures/pca/components.log",
@@ -100,7 +100,7 @@ rule fig_pca_reconstructions:
         code=SCRIPTS / "fig_pca_reconstructions.py",
         shared=PLOT_CODE,
     output:
-        svg="results/figures/pca/reconstructions.svg",
+        svg=figure_output("pca", "reconstructions"),
         meta="results/figures/pca/reconstructions.json",
     log:
         "logs/figures/pca/reconstructions.log",
@@ -126,7 +126,7 @@ rule fig_pca_projection:
         code=SCRIPTS / "fig_pca_projection.py",
         shared=PLOT_CODE,
     output:
-        svg="results/figures/pca/projection.svg",
+        svg=figure_output("pca", "projection"),
         meta="results/figures/pca/projection.json",
     log:
         "logs/figures/pca/projection.log",
@@ -150,7 +150,7 @@ rule fig_overfitting_curves:
         code=SCRIPTS / "fig_curves.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/curves_{model}.svg",
+        svg=figure_output("overfitting", "curves_{model}"),
         meta="results/figures/overfitting/curves_{model}.json",
     log:
         "logs/figures/overfitting/curves_{model}.log",
@@ -177,7 +177,7 @@ rule fig_overfitting_loss_split:
         code=SCRIPTS / "fig_loss_split.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/loss_split.svg",
+        svg=figure_output("overfitting", "loss_split"),
         meta="results/figures/overfitting/loss_split.json",
     log:
         "logs/figures/overfitting/loss_split.log",
@@ -201,7 +201,7 @@ rule fig_overfitting_confidence:
         code=SCRIPTS / "fig_confidence.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/confidence.svg",
+        svg=figure_output("overfitting", "confidence"),
         meta="results/figures/overfitting/confidence.json",
     log:
         "logs/figures/overfitting/confidence.log",
@@ -225,7 +225,7 @@ rule fig_overfitting_loss_histograms:
         code=SCRIPTS / "fig_loss_histograms.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/loss_histograms.svg",
+        svg=figure_output("overfitting", "loss_histograms"),
         meta="results/figures/overfitting/loss_histograms.json",
     log:
         "logs/figures/overfitting/loss_histograms.log",
@@ -249,7 +249,7 @@ rule fig_overfitting_reliability:
         code=SCRIPTS / "fig_reliability.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/reliability.svg",
+        svg=figure_output("overfitting", "reliability"),
         meta="results/figures/overfitting/reliability.json",
     log:
         "logs/figures/overfitting/reliability.log",
@@ -273,7 +273,7 @@ rule fig_overfitting_confusion:
         code=SCRIPTS / "fig_confusion.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/confusion.svg",
+        svg=figure_output("overfitting", "confusion"),
         meta="results/figures/overfitting/confusion.json",
     log:
         "logs/figures/overfitting/confusion.log",
@@ -298,7 +298,7 @@ rule fig_overfitting_test_grid:
         code=SCRIPTS / "fig_test_grid.py",
         shared=PLOT_CODE + MODEL_PLOT_CODE,
     output:
-        svg="results/figures/overfitting/test_grid.svg",
+        svg=figure_output("overfitting", "test_grid"),
         meta="results/figures/overfitting/test_grid.json",
     log:
         "logs/figures/overfitting/test_grid.log",

@@ -43,7 +43,13 @@ rule report_html:
     input:
         unpack(report_inputs),
     output:
-        "results/reports/{explainer}.html",
+        report(
+            "results/reports/{explainer}.html",
+            caption="../report/page.rst",
+            category="{explainer}",
+            subcategory="page and handout",
+            labels={"file": "HTML page"},
+        ),
     log:
         "logs/reports/{explainer}.html.log",
     benchmark:
@@ -74,7 +80,13 @@ rule report_pdf:
         code=SCRIPTS / "render_pdf.py",
         shared=SHARED_CODE,
     output:
-        "results/reports/{explainer}.pdf",
+        report(
+            "results/reports/{explainer}.pdf",
+            caption="../report/page.rst",
+            category="{explainer}",
+            subcategory="page and handout",
+            labels={"file": "PDF handout"},
+        ),
     log:
         "logs/reports/{explainer}.pdf.log",
     benchmark:
@@ -106,7 +118,12 @@ rule booklet:
         shared=SHARED_CODE,
     output:
         html="results/reports/booklet.html",
-        pdf="results/reports/booklet.pdf",
+        pdf=report(
+            "results/reports/booklet.pdf",
+            caption="../report/site.rst",
+            category="site",
+            labels={"file": "booklet (PDF)"},
+        ),
     log:
         "logs/reports/booklet.log",
     benchmark:
@@ -145,7 +162,7 @@ rule index:
         code=SCRIPTS / "render_html.py",
         shared=SHARED_CODE,
     output:
-        "results/index.html",
+        report("results/index.html", caption="../report/site.rst", category="site", labels={"file": "index"}),
     log:
         "logs/index.log",
     conda:
