@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 DATA_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: reports test test-slow lint lock benchmark benchmark-pipeline setup system-packages site-tools test-site clean
+.PHONY: reports test test-slow test-slurm lint lock benchmark benchmark-pipeline resources setup system-packages site-tools test-site clean
 
 ## reports: set up, then build every explainer (HTML + PDF) and results/index.html
 reports: setup system-packages
@@ -22,6 +22,11 @@ test: setup system-packages
 ## test-slow: the slow tier (full-data checks), see README
 test-slow: setup system-packages
 	$(BIN)/pytest -m slow
+
+## test-slurm: the workflow on a real one-node SLURM cluster (as root: installs slurm-wlm and munge, starts and
+## stops their daemons, runs the small config locally and through workflow/profiles/slurm, compares; ~5 minutes)
+test-slurm: setup system-packages
+	$(BIN)/pytest -m slurm -s tests/test_slurm.py
 
 ## test-site: the site tier: builds the site if out of date, installs its tools (Debian chromium, Java, node; npm
 ## vnu-jar, playwright-core, axe-core into .tools/ from tests/site/package-lock.json), then checks every HTML page:
@@ -68,6 +73,10 @@ benchmark: setup
 benchmark-pipeline: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
 	$(BIN)/python scripts/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
+
+## resources: each rule's measured peak memory and run time (benchmarks/) against its declared resources
+resources: setup
+	$(BIN)/python scripts/benchmark.py resources --workdir . --output results/benchmarks/resources.md
 
 ## setup: the locked Python environment in .venv (uv from PyPI, versions from uv.lock)
 setup: $(VENV)/.synced

@@ -23,6 +23,13 @@ command serves as a check in CI or by hand. Subcommands:
     each step's time from Snakemake's benchmark files, and the CNN's test accuracy and training time. Targets:
     the whole run within 480 s, the CNN at 92 % test accuracy within 240 s of training.
 
+``resources``
+    What each rule really used against what it asks a cluster for: reads every Snakemake benchmark file under
+    ``benchmarks/`` (peak resident memory, wall time) and the rules' declared ``threads``, ``mem_mb`` and
+    ``runtime`` (from ``snakemake --dry-run --forceall``, which names each job's benchmark file), and prints a
+    Markdown table per rule. Exits with status 1 if a job's peak memory or wall time exceeds what its rule
+    declares (SLURM would kill it).
+
 Usage::
 
     python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --repeat 3 \\
@@ -30,6 +37,7 @@ Usage::
     python scripts/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \\
         --raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
     python scripts/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
+    python scripts/benchmark.py resources --workdir . --output results/benchmarks/resources.md
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import dataclasses
 import gzip
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -51,7 +60,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from common import PipelineError, read_json, run_cli, write_json
+from common import PipelineError, atomic_open, read_json, run_cli, write_json
 from pca import fit_pca, train_matrix
 from provenance import read_benchmark
 
@@ -408,6 +417,150 @@ def run_pipeline(args: argparse.Namespace) -> None:
         raise PipelineError(f"pipeline benchmark missed its target(s): {', '.join(missed)}")
 
 
+# --------------------------------------------------------------------------------------------------------
+# resources: measured peak memory and wall time per rule against the rules' declared resources
+# --------------------------------------------------------------------------------------------------------
+
+#: Declared resources read from a dry run, per job: Snakemake prints them as ``threads: 4`` and
+#: ``resources: tmpdir=/tmp, runtime=15, mem_mb=2000, ...`` under ``rule NAME:`` / ``localrule NAME:``.
+DECLARED_KEYS = ("mem_mb", "runtime")
+
+
+def parse_dry_run(text: str) -> dict[str, dict[str, Any]]:
+    """Map each job's benchmark file (relative to ``benchmarks/``) to its rule and declared resources.
+
+    Why a dry run: resources can be functions of wildcards and config, and ``--set-resources`` or a profile
+    may change them; the dry run prints the values Snakemake would really request, next to the job's
+    benchmark path, so no rule file has to be parsed here.
+    """
+    jobs: dict[str, dict[str, Any]] = {}
+    for block in re.split(r"^(?=(?:local)?rule \w+:$)", text, flags=re.MULTILINE):
+        head = re.match(r"(?:local)?rule (\w+):$", block, flags=re.MULTILINE)
+        bench = re.search(r"^\s+benchmark: (\S+)$", block, flags=re.MULTILINE)
+        if not head or not bench:
+            continue
+        declared: dict[str, Any] = {"rule": head.group(1), "threads": 1}
+        threads = re.search(r"^\s+threads: (\d+)$", block, flags=re.MULTILINE)
+        if threads:
+            declared["threads"] = int(threads.group(1))
+        resources = re.search(r"^\s+resources: (.*)$", block, flags=re.MULTILINE)
+        pairs = dict(re.findall(r"(\w+)=([^,]*)", resources.group(1))) if resources else {}
+        for key in DECLARED_KEYS:
+            value = pairs.get(key, "").strip()
+            declared[key] = int(value) if value.isdigit() else None
+        jobs[bench.group(1).removeprefix("benchmarks/")] = declared
+    return jobs
+
+
+def dry_run_text(workdir: Path) -> str:
+    """``snakemake --dry-run --forceall`` on this repository's workflow in ``workdir`` (all jobs, none run).
+
+    ``--cores 4`` as ``make reports`` runs, so the threads shown are those the measured runs had.
+    """
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
+               "--directory", str(workdir), "--dry-run", "--forceall", "--nolock", "--cores", "4"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
+    if done.returncode != 0:
+        raise PipelineError(
+            f"`snakemake --dry-run` failed in {workdir} (exit {done.returncode}); fix the workflow or pass "
+            f"--no-declared:\n{(done.stdout + done.stderr)[-2000:]}"
+        )
+    return done.stdout + done.stderr
+
+
+def resource_rows(benchmarks: Path, declared: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """One row per rule: its jobs' largest peak memory and wall time, and the largest declared values.
+
+    Why the maximum over a rule's jobs: one resources setting covers every job of the rule, so it has to fit
+    the largest (``train`` of the CNN, not of the small model). Benchmark files the current workflow does not
+    write (left from older runs) are listed apart instead of being mixed into a rule's row.
+    """
+    files = sorted(benchmarks.rglob("*.tsv"))
+    if not files:
+        raise PipelineError(f"{benchmarks}: no benchmark files (*.tsv); run the workflow first")
+    rows: dict[str, dict[str, Any]] = {}
+    stale = []
+    for path in files:
+        step = path.relative_to(benchmarks).with_suffix("").as_posix()
+        job = declared.get(f"{step}.tsv") if declared is not None else {"rule": step.split("/")[0]}
+        if job is None:
+            stale.append(step)
+            continue
+        measured = read_benchmark(step, path)
+        row = rows.setdefault(job["rule"], {"rule": job["rule"], "jobs": 0, "peak_mb": None, "wall_s": 0.0})
+        row["jobs"] += 1
+        if measured["max_rss_mb"] is not None and (row["peak_mb"] is None or measured["max_rss_mb"] > row["peak_mb"]):
+            row["peak_mb"], row["peak_step"] = measured["max_rss_mb"], step
+        if measured["seconds"] >= row["wall_s"]:
+            row["wall_s"], row["wall_step"] = measured["seconds"], step
+        for key in ("threads", *DECLARED_KEYS):
+            if job.get(key) is not None:
+                row[key] = max(row.get(key) or 0, job[key])
+    for row in rows.values():
+        row["over"] = over_declared(row)
+    return {"rules": sorted(rows.values(), key=lambda row: row["rule"]), "stale": stale}
+
+
+def over_declared(row: dict[str, Any]) -> list[str]:
+    """What a rule's largest job used beyond its declared memory or run time (empty when it fits)."""
+    over = []
+    if row.get("mem_mb") is not None and row["peak_mb"] is not None and row["peak_mb"] > row["mem_mb"]:
+        over.append(f"memory {row['peak_mb']:.0f} MB > mem_mb={row['mem_mb']}")
+    if row.get("runtime") is not None and row["wall_s"] > 60 * row["runtime"]:
+        over.append(f"time {row['wall_s']:.0f} s > runtime={row['runtime']} min")
+    return over
+
+
+def resources_table(result: dict[str, Any]) -> str:
+    """The rows as a Markdown table (plus a note on stale files)."""
+
+    def cell(value: Any, spec: str = "") -> str:
+        return "—" if value is None else format(value, spec)
+
+    lines = [
+        "| rule | jobs | threads | peak memory (MB) | declared mem_mb | wall time (s) | declared runtime (min) "
+        "| fits |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in result["rules"]:
+        if row["over"]:
+            fits = "no: " + "; ".join(row["over"])
+        else:
+            fits = "—" if row.get("mem_mb") is None and row.get("runtime") is None else "yes"
+        lines.append(
+            f"| {row['rule']} | {row['jobs']} | {cell(row.get('threads'))} | {cell(row['peak_mb'], '.0f')} "
+            f"| {cell(row.get('mem_mb'))} | {row['wall_s']:.1f} | {cell(row.get('runtime'))} | {fits} |"
+        )
+    if result["stale"]:
+        lines += ["", f"Not written by the current workflow (left from older runs): {', '.join(result['stale'])}."]
+    return "\n".join(lines) + "\n"
+
+
+def run_resources(args: argparse.Namespace) -> None:
+    """The ``resources`` subcommand: print (and with ``--output`` write) the table; fail if a job overran."""
+    benchmarks = args.workdir / "benchmarks"
+    if args.dry_run_log is not None:
+        try:
+            declared: dict[str, dict[str, Any]] | None = parse_dry_run(args.dry_run_log.read_text())
+        except OSError as exc:
+            raise PipelineError(f"--dry-run-log {args.dry_run_log}: unreadable ({exc})") from None
+    elif args.no_declared:
+        declared = None
+    else:
+        declared = parse_dry_run(dry_run_text(args.workdir))
+    if declared is not None and not declared:
+        raise PipelineError("the dry run listed no job with a benchmark file; is it `snakemake --dry-run` output?")
+    result = resource_rows(benchmarks, declared)
+    table = resources_table(result)
+    print(table, end="")
+    if args.output:
+        with atomic_open(args.output) as handle:
+            handle.write(table)
+    over = [f"{row['rule']}: {'; '.join(row['over'])}" for row in result["rules"] if row["over"]]
+    if over:
+        raise PipelineError(f"jobs used more than their rules declare (raise resources in the rule): {', '.join(over)}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the subcommand and its flags, then run that benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -450,6 +603,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     pl.add_argument("--keep", action="store_true", help="keep the temporary working directory")
     pl.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/pipeline.json)")
     pl.set_defaults(run=run_pipeline)
+
+    rs = commands.add_parser("resources", help="each rule's measured peak memory and time against its resources")
+    rs.add_argument("--workdir", type=Path, default=Path("."), help="run folder holding benchmarks/ (default .)")
+    source = rs.add_mutually_exclusive_group()
+    source.add_argument("--dry-run-log", type=Path, help="saved `snakemake --dry-run --forceall` output to read")
+    source.add_argument("--no-declared", action="store_true", help="measured values only (no dry run)")
+    rs.add_argument("--output", type=Path, help="optional Markdown file for the table")
+    rs.set_defaults(run=run_resources)
 
     args = parser.parse_args(argv)
     args.run(args)

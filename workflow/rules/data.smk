@@ -1,6 +1,11 @@
 # Data stage: fetch the four Fashion-MNIST files (verified), then parse them into one memory-mappable array.
 
 
+# Downloads run where Snakemake runs: on a cluster, compute nodes often cannot reach the internet.
+localrules:
+    download,
+
+
 rule download:
     input:
         code=SCRIPTS / "download.py",
