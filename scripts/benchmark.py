@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gzip
+import hashlib
 import os
 import platform
 import re
@@ -363,6 +364,33 @@ def step_times(workdir: Path) -> dict[str, float]:
     return {step: read_benchmark(step, path)["seconds"] for step, path in steps.items()}
 
 
+#: Folders under results/ that record a run rather than its results (run times, screenshots, benchmarks).
+RUN_RECORDS = ("provenance/", "benchmarks/", "screenshots/")
+
+
+def output_hashes(results: Path) -> dict[str, str]:
+    """SHA-256 of every output file under ``results`` (run records left out), by path relative to it."""
+    hashes = {}
+    for path in sorted(results.rglob("*")):
+        name = path.relative_to(results).as_posix()
+        if path.is_file() and not name.startswith(RUN_RECORDS):
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def compare_outputs(fresh: Path, earlier: Path) -> dict[str, Any]:
+    """Which outputs of a fresh run have the same bytes as an earlier run's (files both runs have)."""
+    ours, theirs = output_hashes(fresh), output_hashes(earlier)
+    common = sorted(ours.keys() & theirs.keys())
+    return {
+        "compared_with": str(earlier),
+        "files": len(common),
+        "identical": sum(ours[name] == theirs[name] for name in common),
+        "differing": [name for name in common if ours[name] != theirs[name]],
+        "only_fresh": sorted(ours.keys() - theirs.keys()),
+    }
+
+
 def run_pipeline(args: argparse.Namespace) -> None:
     """The ``pipeline`` subcommand: time ``snakemake --cores N`` in a fresh directory with the data present."""
     raw = [args.raw_dir / f"{name}{ext}" for name in RAW_NAMES for ext in (".gz", ".json")]
@@ -385,6 +413,7 @@ def run_pipeline(args: argparse.Namespace) -> None:
         if done.returncode != 0:
             raise PipelineError(f"the pipeline failed in {workdir}:\n{done.stderr[-3000:]}")
         steps = step_times(workdir)
+        same = compare_outputs(workdir / "results", args.compare_with) if args.compare_with.is_dir() else None
         cnn = check_cnn_run(workdir / "results/models/cnn/seed-1/metrics.json",
                             workdir / "benchmarks/train/cnn/seed-1.tsv", 0.92, 240.0)  # fmt: skip
     finally:
@@ -396,6 +425,7 @@ def run_pipeline(args: argparse.Namespace) -> None:
         "wall_s": wall,
         "steps_s": steps,
         "cnn_run": cnn,
+        "byte_identity": same,
         "targets": {"max_wall_s": args.max_seconds},
         "passed": {"time": wall <= args.max_seconds},
         "environment": environment(),
@@ -409,6 +439,11 @@ def run_pipeline(args: argparse.Namespace) -> None:
         f"  CNN test accuracy {100 * cnn['test_accuracy']:.2f} % (target >= 92 %)   {mark(cnn['passed']['accuracy'])}"
     )
     print(f"  CNN training {cnn['train_seconds']:.0f} s (target <= 240 s)   {mark(cnn['passed']['time'])}")
+    if same is not None:
+        print(
+            f"  byte-identical to {same['compared_with']}: {same['identical']} of {same['files']} output files"
+            + (f"; differing: {', '.join(same['differing'][:10])}" if same["differing"] else "")
+        )
     if args.output:
         write_json(args.output, result)
     missed = [name for name, ok in result["passed"].items() if not ok]
@@ -601,6 +636,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     pl.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, as `make reports`)")
     pl.add_argument("--max-seconds", type=float, default=480.0, help="target wall time (default 480)")
     pl.add_argument("--keep", action="store_true", help="keep the temporary working directory")
+    pl.add_argument(
+        "--compare-with",
+        type=Path,
+        default=ROOT / "results",
+        help="an earlier run's results/ to compare the fresh run's bytes with (default: the project's)",
+    )
     pl.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/pipeline.json)")
     pl.set_defaults(run=run_pipeline)
 

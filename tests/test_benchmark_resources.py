@@ -131,3 +131,19 @@ def test_bad_input_gives_a_clear_error(tmp_path: Path, setup: str, flags: list[s
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_pipeline_run_is_compared_byte_for_byte_with_an_earlier_one(tmp_path: Path) -> None:
+    """The pipeline benchmark reports which outputs of its fresh run match an earlier run, run records left out."""
+    for side, page in (("fresh", "<p>same</p>"), ("earlier", "<p>same</p>")):
+        (tmp_path / side / "reports").mkdir(parents=True)
+        (tmp_path / side / "reports" / "pca.html").write_text(page)
+        (tmp_path / side / "provenance").mkdir()
+        (tmp_path / side / "provenance" / "pca.json").write_text(side)  # run times: not compared
+    (tmp_path / "fresh" / "figures").mkdir()
+    (tmp_path / "fresh" / "figures" / "a.svg").write_text("<svg/>")
+    same = benchmark.compare_outputs(tmp_path / "fresh", tmp_path / "earlier")
+    assert same["files"] == 1 and same["identical"] == 1 and same["differing"] == []
+    assert same["only_fresh"] == ["figures/a.svg"]
+    (tmp_path / "earlier" / "reports" / "pca.html").write_text("<p>other</p>")
+    assert benchmark.compare_outputs(tmp_path / "fresh", tmp_path / "earlier")["differing"] == ["reports/pca.html"]
