@@ -25,6 +25,8 @@ rule provenance:
         "results/provenance/{explainer}.json",
     log:
         "logs/provenance/{explainer}.log",
+    benchmark:
+        benchmark_file("provenance/{explainer}")
     conda:
         ENV
     resources:
@@ -165,6 +167,8 @@ rule index:
         report("results/index.html", caption="../report/site.rst", category="site", labels={"file": "index"}),
     log:
         "logs/index.log",
+    benchmark:
+        benchmark_file("index")
     conda:
         ENV
     resources:
