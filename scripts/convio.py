@@ -10,16 +10,18 @@ that mark the directions in which a kernel moves.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from common import PipelineError, load_npz, read_json
-from plotstyle import DIVERGING_CMAP, IMAGE_CMAP, PALETTE
+from plotstyle import DIVERGING_CMAP, IMAGE_CMAP, PALETTE, apply_style, figure_parser, publish
 
 #: Colour of the arrows and windows that show where and which way a kernel moves.
 MOVE_COLOR = PALETTE[1]
@@ -139,3 +141,32 @@ def stem(ax: Axes, kernel: np.ndarray, label: str) -> None:
     ax.set_title(label, fontsize=8, pad=3)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("tap", fontsize=7.5, labelpad=1)
+
+
+#: What a figure script checks, describes and draws, given its arrays, the metrics and the arrays' path.
+Arrays = dict[str, np.ndarray]
+
+
+def figure_main(
+    argv: Sequence[str] | None,
+    doc: str,
+    shapes: Mapping[str, int],
+    check: Callable[[Arrays, dict[str, Any], Path], None],
+    describe: Callable[[Arrays, dict[str, Any]], dict[str, Any]],
+    draw: Callable[[Arrays, dict[str, Any], dict[str, Any]], Figure],
+) -> None:
+    """The command line every convolution figure shares: read arrays.npz and metrics.json, check, draw, publish.
+
+    Why one function: the seven figure scripts differ only in which arrays they need and how they check,
+    describe and draw them; the flags, the order of the steps and the error handling stay the same for all.
+    """
+    parser = figure_parser(doc.split("\n\n")[0])
+    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
+    args = parser.parse_args(argv)
+    arrays = read_arrays(args.arrays, shapes)
+    metrics = read_metrics(args.metrics)
+    check(arrays, metrics, args.arrays)
+    apply_style()
+    info = describe(arrays, metrics)
+    publish(draw(arrays, metrics, info), info, args)

@@ -21,8 +21,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from common import PipelineError, round_significant, run_cli
-from convio import arrow, example, read_arrays, read_metrics, show_image, stem, window
-from plotstyle import PALETTE, apply_style, figure_parser, new_figure, publish, set_title
+from convio import arrow, example, figure_main, show_image, stem, window
+from plotstyle import PALETTE, new_figure, set_title
 
 ARRAYS = {"image": 2, "row": 1, "kernel_smooth": 1, "kernel_edge": 1, "row_smooth": 1, "row_edge": 1}
 
@@ -118,17 +118,14 @@ def plot(a: dict[str, np.ndarray], row: int, title: str) -> Figure:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
-    args = parser.parse_args(argv)
-    a = read_arrays(args.arrays, ARRAYS)
-    metrics = read_metrics(args.metrics)
-    row = int(metrics["image"]["row"])
-    check(a, row, args.arrays)
-    apply_style()
-    info = describe(a, metrics)
-    publish(plot(a, row, info["title"]), info, args)
+    figure_main(
+        argv,
+        __doc__,
+        ARRAYS,
+        lambda a, metrics, path: check(a, int(metrics["image"]["row"]), path),
+        describe,
+        lambda a, metrics, info: plot(a, int(metrics["image"]["row"]), info["title"]),
+    )
 
 
 if __name__ == "__main__":

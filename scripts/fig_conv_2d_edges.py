@@ -23,8 +23,7 @@ from common import PipelineError, round_significant, run_cli
 from convio import (
     arrow,
     example,
-    read_arrays,
-    read_metrics,
+    figure_main,
     show_image,
     show_signed,
     symmetric_norm,
@@ -32,7 +31,7 @@ from convio import (
     window,
     write_weights,
 )
-from plotstyle import apply_style, figure_parser, new_figure, publish, set_title
+from plotstyle import new_figure, set_title
 
 ARRAYS = {"image": 2, "sobel_x": 2, "sobel_y": 2, "sobel_x_output": 2, "sobel_y_output": 2}
 NAMES = ("sobel_x", "sobel_y")
@@ -118,16 +117,14 @@ def plot(a: dict[str, np.ndarray], title: str) -> Figure:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
-    args = parser.parse_args(argv)
-    a = read_arrays(args.arrays, ARRAYS)
-    check(a, args.arrays)
-    metrics = read_metrics(args.metrics)
-    apply_style()
-    info = describe(a, metrics)
-    publish(plot(a, info["title"]), info, args)
+    figure_main(
+        argv,
+        __doc__,
+        ARRAYS,
+        lambda a, metrics, path: check(a, path),
+        describe,
+        lambda a, metrics, info: plot(a, info["title"]),
+    )
 
 
 if __name__ == "__main__":

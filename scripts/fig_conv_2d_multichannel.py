@@ -24,8 +24,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from common import PipelineError, round_significant, run_cli
-from convio import example, read_arrays, read_metrics, show_image, show_signed, symmetric_norm, times
-from plotstyle import apply_style, figure_parser, new_figure, publish, set_title
+from convio import example, figure_main, show_image, show_signed, symmetric_norm, times
+from plotstyle import new_figure, set_title
 
 ARRAYS = {"multi_input": 3, "multi_kernel": 3, "multi_parts": 3, "multi_output": 2}
 
@@ -107,16 +107,9 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
-    args = parser.parse_args(argv)
-    a = read_arrays(args.arrays, ARRAYS)
-    check(a, args.arrays)
-    metrics = read_metrics(args.metrics)
-    apply_style()
-    info = describe(a, metrics)
-    publish(plot(a, info), info, args)
+    figure_main(
+        argv, __doc__, ARRAYS, lambda a, metrics, path: check(a, path), describe, lambda a, metrics, info: plot(a, info)
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from common import PipelineError, run_cli
-from convio import example, read_arrays, read_metrics, show_signed, symmetric_norm, times
-from plotstyle import apply_style, figure_parser, new_figure, publish, set_title
+from convio import example, figure_main, show_signed, symmetric_norm, times
+from plotstyle import new_figure, set_title
 
 ARRAYS = {"learned_filters": 3, "learned_maps": 3, "learned_input": 2}
 
@@ -125,16 +125,7 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
-    args = parser.parse_args(argv)
-    a = read_arrays(args.arrays, ARRAYS)
-    metrics = read_metrics(args.metrics)
-    check(a, metrics, args.arrays)
-    apply_style()
-    info = describe(a, metrics)
-    publish(plot(a, info), info, args)
+    figure_main(argv, __doc__, ARRAYS, check, describe, lambda a, metrics, info: plot(a, info))
 
 
 if __name__ == "__main__":

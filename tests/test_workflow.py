@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from benchmark import output_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
@@ -36,21 +37,6 @@ def snakemake(
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(command, capture_output=True, text=True, cwd=workdir, env=env, timeout=900)
-
-
-#: Outputs that record the run rather than its results: each step's measured run time is in the provenance
-#: records (the pages print it only with report.run_times), and screenshots are made by the site tier.
-RUN_RECORDS = ("provenance/",)
-
-
-def output_hashes(results: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``results`` except the run records, by path relative to it."""
-    hashes = {}
-    for path in sorted(results.rglob("*")):
-        name = path.relative_to(results).as_posix()
-        if path.is_file() and not name.startswith(RUN_RECORDS):
-            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return hashes
 
 
 def planned_jobs(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
