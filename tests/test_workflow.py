@@ -122,6 +122,18 @@ def test_seeds_train_each_model_once_per_seed(tmp_path: Path) -> None:
     assert "results/models/" in curves and "/seed-3/history.json" in curves, "figures draw the first seed"
 
 
+def test_command_line_config_values_take_the_schema_types(tmp_path: Path) -> None:
+    """--config parses nested values as strings; they are turned into the schema's numbers, lists and booleans."""
+    config = 'models={"seeds": [3, 1], "overfit": {"epochs": 7, "dropout": 0.1, "batch_norm": true}}'
+    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", "--config", config, 'pca={"n_components": 6}')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert planned_jobs(result)["train"] == 4
+    overfit = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name overfit" in line)
+    assert "--epochs 7" in overfit and "--dropout 0.1" in overfit and "--batch-norm" in overfit
+    wrong = snakemake(tmp_path, "--dry-run", "--config", 'pca={"n_components": "six"}')
+    assert wrong.returncode != 0 and "pca.n_components" in wrong.stdout + wrong.stderr
+
+
 @pytest.mark.parametrize("seeds", [[], [1, 1], [-2]], ids=["empty", "repeated", "negative"])
 def test_bad_seed_lists_are_refused(tmp_path: Path, seeds: list[int]) -> None:
     result = snakemake(tmp_path, "--dry-run", config={"models": {"seeds": seeds}})

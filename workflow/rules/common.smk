@@ -2,6 +2,7 @@
 # themselves; whatever chooses inputs or builds arguments lives here.
 
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -11,8 +12,57 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
+def read_schema():
+    """The config schema as a dict (read once per call; it is small)."""
+    with open(workflow.source_path("../schemas/config.schema.yaml")) as handle:
+        return yaml.safe_load(handle)
+
+
+def schema_node(node, schema):
+    """A schema node with its ``$ref`` (to ``#/$defs/...``) resolved."""
+    ref = node.get("$ref", "")
+    return schema["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else node
+
+
+def typed_scalar(value, types):
+    """``value`` as the schema's type when it is a string the schema does not allow (else unchanged).
+
+    Why: Snakemake parses the values inside ``--config 'pca={"n_components": 6}'`` with YAML's base loader,
+    which keeps every scalar a string, so the schema would reject the 6 that the user typed.
+    """
+    if not isinstance(value, str) or "string" in types:
+        return value
+    text = value.strip()
+    if "null" in types and text in ("null", "~", ""):
+        return None
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return value
+
+
+def coerce_to_schema(value, node, schema):
+    """Turn the string scalars that ``--config`` produces into the types the schema asks for, recursively."""
+    node = schema_node(node, schema)
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, dict):
+        properties = node.get("properties", {})
+        return {key: coerce_to_schema(item, properties.get(key, {}), schema) for key, item in value.items()}
+    if isinstance(value, list):
+        return [coerce_to_schema(item, node.get("items", {}), schema) for item in value]
+    return typed_scalar(value, types)
+
+
 def validate_config(config):
     """Validate the config against the schema (which also fills in defaults), naming the bad key on error."""
+    config.update(coerce_to_schema(dict(config), read_schema(), read_schema()))
     try:
         validate(config, "../schemas/config.schema.yaml")
     except WorkflowError as exc:
@@ -153,8 +203,7 @@ def subset_args():
 
 def schema_model_defaults():
     """Each model's default settings, as the schema gives them (read once)."""
-    with open(workflow.source_path("../schemas/config.schema.yaml")) as handle:
-        models = yaml.safe_load(handle)["properties"]["models"]["properties"]
+    models = read_schema()["properties"]["models"]["properties"]
     return {name: models[name]["default"] for name in MODELS}
 
 
