@@ -21,7 +21,7 @@ def read_schema():
 def schema_node(node, schema):
     """A schema node with its ``$ref`` (to ``#/$defs/...``) resolved."""
     ref = node.get("$ref", "")
-    return schema["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else node
+    return schema["$defs"][ref.removeprefix("#/$defs/")] if ref.startswith("#/$defs/") else node
 
 
 def typed_scalar(value, types):
