@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import os
 import sys
@@ -40,7 +39,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's own convention)
 
-from common import CLASS_NAMES, IMAGE_SIDE, PipelineError, load_npz, load_split, rounded, run_cli, save_npz, write_json
+from common import CLASS_NAMES, IMAGE_SIDE, PipelineError, load_split, rounded, run_cli, save_npz, write_json
+from modelio import read_weights_file
 
 #: The thread's two worked shapes: a 1D convolution over a 20 x 8 input with a width-3 kernel, and a 2D
 #: convolution over a 28 x 28 x 6 input with a 3 x 3 kernel. They are the thread's inputs, not settings.
@@ -167,14 +167,7 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, Any]:
     Returns ``conv1`` (C, 1, k, k), optional ``bias``, optional batch-norm arrays ``norm``, ``conv2``
     (C2, C, k, k), and the normalisation ``mean``/``std`` the network was trained with.
     """
-    arrays = load_npz(path)
-    try:
-        meta = json.loads(str(arrays["meta"]))
-        mean, std = float(meta["mean"]), float(meta["std"])
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError):
-        raise PipelineError(
-            f"{path}: has no readable 'meta' entry with the normalisation mean and std; rerun the train step"
-        ) from None
+    arrays, meta = read_weights_file(path)
     if CONV1 not in arrays or CONV2 not in arrays:
         raise PipelineError(f"{path}: lacks {CONV1} or {CONV2}; it is not a weights file of train.py")
     conv1, conv2 = np.asarray(arrays[CONV1], np.float64), np.asarray(arrays[CONV2], np.float64)
@@ -182,16 +175,14 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise PipelineError(f"{path}: {CONV1} has shape {conv1.shape}, expected (filters, 1, k, k) for grey images")
     if conv2.ndim != 4 or conv2.shape[1] != conv1.shape[0]:
         raise PipelineError(f"{path}: {CONV2} has shape {conv2.shape}, expected (filters, {conv1.shape[0]}, k, k)")
-    if not std > 0:
-        raise PipelineError(f"{path}: normalisation std {std} must be positive; rerun the train step")
     norm = {key.rsplit(".", 1)[1]: np.asarray(arrays[key], np.float64) for key in NORM1 if key in arrays}
     return {
         "conv1": conv1,
         "bias": np.asarray(arrays[CONV1_BIAS], np.float64) if CONV1_BIAS in arrays else None,
         "norm": norm if len(norm) == len(NORM1) else None,
         "conv2": conv2,
-        "mean": mean,
-        "std": std,
+        "mean": meta["mean"],
+        "std": meta["std"],
     }
 
 

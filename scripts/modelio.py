@@ -13,6 +13,7 @@ live in ``plotstyle.py``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,9 @@ from calibration import NULLABLE_KEYS
 from common import PipelineError, load_npz, read_json
 
 RERUN = "rerun the train step"
+
+#: What train.py writes into the ``format`` of a weights file's JSON ``meta`` entry; readers refuse others.
+WEIGHTS_FORMAT = "ml-explainers-cnn/1"
 
 #: Columns every history has and every curve needs; a figure asks for more with ``read_history(columns=...)``.
 BASE_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
@@ -257,3 +261,23 @@ def read_model_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"'test_accuracy' {accuracy!r} differs from the confusion matrix's {np.trace(confusion) / n_test:.6f}",
         )
     return {**data, "confusion_matrix": confusion}
+
+
+def read_weights_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A trained network's named arrays and its JSON ``meta`` entry, checked, without torch or unpickling.
+
+    Why here: ``train.load_weights`` (which rebuilds the network) and ``convolutions.py`` (which needs only the
+    first layers' arrays and the normalisation) read the same file; one reader gives both the same format
+    check and the same errors. ``meta`` holds ``format``, ``settings`` and the normalisation ``mean``/``std``.
+    """
+    arrays = load_npz(path)
+    try:
+        meta = json.loads(str(arrays["meta"]))
+        mean, std = float(meta["mean"]), float(meta["std"])
+    except (KeyError, TypeError, ValueError):  # json.JSONDecodeError is a ValueError
+        raise bad(path, "has no readable 'meta' entry with the format and the normalisation mean and std") from None
+    if meta.get("format") != WEIGHTS_FORMAT:
+        raise bad(path, f"format {meta.get('format')!r}, expected {WEIGHTS_FORMAT!r}")
+    if not std > 0:
+        raise bad(path, f"normalisation std {std} must be positive")
+    return arrays, {**meta, "mean": mean, "std": std}

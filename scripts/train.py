@@ -66,9 +66,10 @@ from common import (
     stratified_sample,
     write_json,
 )
+from modelio import WEIGHTS_FORMAT, read_weights_file
 
 #: Format tag stored in weights and checkpoints: a file from an incompatible version is refused, not misread.
-FORMAT = "ml-explainers-cnn/1"
+FORMAT = WEIGHTS_FORMAT
 
 #: Share of the steps over which the one-cycle schedule warms the learning rate up before its cosine decay.
 WARMUP_FRACTION = 0.2
@@ -531,13 +532,7 @@ def save_weights(path: Path, model: nn.Module, settings: Settings, data: Data) -
 
 def load_weights(path: str | os.PathLike[str]) -> tuple[Net, dict]:
     """Rebuild a trained network from ``--weights`` without unpickling anything; returns it and its metadata."""
-    arrays = load_npz(path)
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except (KeyError, json.JSONDecodeError):
-        raise PipelineError(f"{path}: has no readable 'meta' entry; rerun the train step") from None
-    if meta.get("format") != FORMAT:
-        raise PipelineError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}; rerun the train step")
+    arrays, meta = read_weights_file(path)
     s = meta["settings"]
     model = Net(tuple(s["channels"]), s["hidden"], s["batch_norm"], s["dropout"])
     load_state(arrays, model, None)

@@ -88,6 +88,7 @@ ENV = str(ROOT / "workflow" / "envs" / "explainers.yaml")
 #: Modules the scripts import: listed as inputs so that editing one reruns the rules that use it.
 SHARED_CODE = [str(SCRIPTS / "common.py")]
 PLOT_CODE = SHARED_CODE + [str(SCRIPTS / "plotstyle.py")]
+#: The torch-free readers of the training outputs (weights, histories, diagnostics) and the maths they use.
 MODEL_PLOT_CODE = [str(SCRIPTS / "modelio.py"), str(SCRIPTS / "calibration.py")]
 #: WeasyPrint may read files only below these two folders (the PDF rule passes both).
 RESULTS_DIR = Path("results").resolve()

@@ -62,7 +62,7 @@ rule convolutions:
         data=DATASET,
         weights=model_file("cnn", "weights.npz"),
         code=SCRIPTS / "convolutions.py",
-        shared=SHARED_CODE,
+        shared=SHARED_CODE + MODEL_PLOT_CODE,
     output:
         arrays=CONV_ARRAYS,
         metrics=CONV_METRICS,

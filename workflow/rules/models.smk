@@ -33,7 +33,7 @@ rule train:
         data=DATASET,
         split=SPLIT,
         code=SCRIPTS / "train.py",
-        shared=SHARED_CODE + [str(SCRIPTS / "calibration.py")],
+        shared=SHARED_CODE + MODEL_PLOT_CODE,
     output:
         weights=model_file("{model}", "weights.npz", "{seed}"),
         history=model_file("{model}", "history.json", "{seed}"),
