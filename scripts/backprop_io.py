@@ -27,15 +27,6 @@ PERSON_INDEX: dict[str, int] = {"Tom": 0, "Dick": 1, "Harry": 2}
 #: The hops of the backward message, in the order it travels (Harry first).
 MESSAGE_STAGES: tuple[str, ...] = ("harry", "harry_to_dick", "dick", "dick_to_tom", "tom")
 
-#: How the figures name each hop of the message (``delta`` is the error signal at a layer's pre-activations).
-MESSAGE_LABELS: dict[str, str] = {
-    "harry": "δ Harry (at the output)",
-    "harry_to_dick": "after Harry's weights",
-    "dick": "δ Dick (after Dick's slope)",
-    "dick_to_tom": "after Dick's weights",
-    "tom": "δ Tom (after Tom's slope)",
-}
-
 #: Arrays every history holds: per-step rows (step 1..N) and evaluation rows (at the steps in ``eval_step``).
 STEP_KEYS: tuple[str, ...] = (
     "step",
