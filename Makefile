@@ -5,6 +5,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
+# Scripts import the project's modules from scripts/, as the workflow runs them.
+PY := PYTHONPATH=scripts $(BIN)/python
 UV_VERSION := 0.13.9
 UV := python3 -m uv
 DATA_DIR := /usr/share/datasets/fashion-mnist
@@ -64,19 +66,19 @@ lint: setup
 ## benchmark: PCA against scikit-learn, and our training loop against the DataLoader recipe (full data)
 benchmark: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy results/data/split.npz
-	$(BIN)/python scripts/benchmark.py pca --data results/data/fashion-mnist.npy --threads 2 \
+	$(PY) scripts/tools/benchmark.py pca --data results/data/fashion-mnist.npy --threads 2 \
 		--output results/benchmarks/pca.json
-	$(BIN)/python scripts/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \
+	$(PY) scripts/tools/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \
 		--raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
 
 ## benchmark-pipeline: the whole workflow from a clean results/ (data present) in a temporary folder, timed
 benchmark-pipeline: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
-	$(BIN)/python scripts/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
+	$(PY) scripts/tools/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
 
 ## resources: each rule's measured peak memory and run time (benchmarks/) against its declared resources
 resources: setup
-	$(BIN)/python scripts/benchmark.py resources --workdir . --output results/benchmarks/resources.md
+	$(PY) scripts/tools/benchmark.py resources --workdir . --output results/benchmarks/resources.md
 
 ## setup: the locked Python environment in .venv (uv from PyPI, versions from uv.lock)
 setup: $(VENV)/.synced

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import TEST, TRAIN, make_records, save_records
 from conftest import synthetic_images
+from kit.dataset import TEST, TRAIN, make_records, save_records
 
 #: A run small enough for the default test suite: well under a second of training.
 TINY_ARGS: tuple[str, ...] = (
@@ -33,9 +33,9 @@ def write_dataset(path: Path, n_train: int = 200, n_test: int = 60) -> Path:
 
 def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = True) -> dict[str, Path]:
     """Dataset, puzzle, training run (and claims) under ``folder``; returns their paths by name."""
-    import backprop
-    import backprop_claims
-    import puzzle
+    from backprop import claims as backprop_claims
+    from backprop import network as backprop
+    from backprop import puzzle
 
     paths = {
         "data": write_dataset(folder / "data" / "fashion-mnist.npy"),

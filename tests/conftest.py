@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -14,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kit.dataset import TEST, TRAIN, make_records, save_records
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from common import TEST, TRAIN, make_records, save_records  # noqa: E402
+#: The environment scripts run in: the project's modules in scripts/ importable, as the workflow runs them.
+SCRIPT_ENV = {**os.environ, "PYTHONPATH": str(SCRIPTS)}
 
 #: File names of the four official Fashion-MNIST files, without ``.gz``.
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -87,7 +88,7 @@ def prepared_dataset(tmp_path: Path) -> Path:
 def run_script(name: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``scripts/<name>`` as a user would, in a fresh interpreter, and return its result."""
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / name), *map(str, args)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, str(SCRIPTS / name), *map(str, args)], capture_output=True, text=True, cwd=ROOT, env=SCRIPT_ENV
     )
     if check and result.returncode != 0:
         raise AssertionError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import TEST, TRAIN, make_records, save_npz, save_records
 from conftest import synthetic_images
+from kit.dataset import TEST, TRAIN, make_records, save_records
+from kit.io import save_npz
 
 #: Filters of the tiny CNN's two layers (the 28 x 28 x 6 example needs at least 6 in the first).
 FILTERS_1, FILTERS_2 = 8, 4

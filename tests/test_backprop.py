@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import backprop
+from backprop import network as backprop
+from backprop.bpio import LAYERS, MESSAGE_STAGES, read_history
 from backprop_inputs import TINY_ARGS, write_dataset
-from backprop_io import LAYERS, MESSAGE_STAGES, read_history
-from common import PipelineError, load_npz
 from conftest import run_script
+from kit.cli import PipelineError
+from kit.io import load_npz
 
 
 def random_network(seed: int, n_in: int, hidden: tuple[int, int], n_out: int, activation: str) -> dict:
@@ -119,7 +120,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         out[name] = {"history": folder / name / "history.npz", "metrics": folder / name / "metrics.json"}
     cli = out["cli"]
     result = run_script(
-        "backprop.py", "--data", data, *TINY_ARGS, "--history", cli["history"], "--metrics", cli["metrics"]
+        "backprop/network.py", "--data", data, *TINY_ARGS, "--history", cli["history"], "--metrics", cli["metrics"]
     )
     backprop.main(["--data", str(data), *TINY_ARGS, "--history", str(out["inproc"]["history"]),
                    "--metrics", str(out["inproc"]["metrics"])])  # fmt: skip
@@ -194,7 +195,7 @@ def test_bad_settings_name_the_flag(tmp_path: Path, change: list[str], words: st
 
 
 def test_missing_dataset_is_a_clear_cli_error(tmp_path: Path) -> None:
-    result = run_script("backprop.py", "--data", tmp_path / "nope.npy", *TINY_ARGS, "--history", tmp_path / "h.npz",
+    result = run_script("backprop/network.py", "--data", tmp_path / "nope.npy", *TINY_ARGS, "--history", tmp_path / "h.npz",
                         "--metrics", tmp_path / "m.json", check=False)  # fmt: skip
     assert result.returncode == 1
     assert "nope.npy: prepared dataset not found; run the prepare step first" in result.stderr

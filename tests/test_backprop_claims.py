@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import backprop_claims
-import puzzle
+from backprop import claims as backprop_claims
+from backprop import puzzle as puzzle
 from backprop_inputs import build_run
-from common import load_npz, save_npz
 from conftest import run_script
+from kit.io import load_npz, save_npz
 
 PUZZLE_IDS = [
     "pieces_add_up",
@@ -105,14 +105,14 @@ def test_gradient_disagreement_and_a_rising_loss_are_not_supported(run: dict, tm
 
 def test_cli_is_deterministic_and_prints_the_verdicts(run: dict, tmp_path: Path) -> None:
     out = tmp_path / "claims.json"
-    result = run_script("backprop_claims.py", "--puzzle", run["puzzle"], "--history", run["history"],
+    result = run_script("backprop/claims.py", "--puzzle", run["puzzle"], "--history", run["history"],
                         "--metrics", run["metrics"], "--output", out)  # fmt: skip
     assert "9 of 9 claims supported" in result.stdout
     assert out.read_bytes() == run["claims"].read_bytes()
 
 
 def test_missing_input_is_a_clear_error(run: dict, tmp_path: Path) -> None:
-    result = run_script("backprop_claims.py", "--puzzle", tmp_path / "none.json", "--history", run["history"],
+    result = run_script("backprop/claims.py", "--puzzle", tmp_path / "none.json", "--history", run["history"],
                         "--metrics", run["metrics"], "--output", tmp_path / "c.json", check=False)  # fmt: skip
     assert result.returncode == 1
     assert "none.json: file not found; run the step that produces it first" in result.stderr

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import benchmark
 from conftest import run_script
+from tools import benchmark as benchmark
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -22,7 +22,7 @@ rule train:
     wildcards: model=cnn, seed=1
     threads: 4
     resources: tmpdir=/tmp, mem_mb=2000, mem=2 GB, mem_mib=1908, disk_mb=<TBD>, runtime=15, gpu=0
-Shell command: python scripts/train.py --name cnn
+Shell command: PYTHONPATH=scripts python scripts/models/train.py --name cnn
 
 rule train:
     jobid: 19
@@ -82,7 +82,7 @@ def test_one_row_per_rule_with_its_largest_job(run_folder: Path) -> None:
 def test_cli_prints_and_writes_the_table(run_folder: Path) -> None:
     out = run_folder / "out" / "resources.md"
     args = ["resources", "--workdir", run_folder, "--dry-run-log", run_folder / "dry-run.txt", "--output", out]
-    result = run_script("benchmark.py", *args)
+    result = run_script("tools/benchmark.py", *args)
     table = out.read_text()
     assert result.stdout == table
     lines = table.splitlines()
@@ -96,13 +96,13 @@ def test_cli_prints_and_writes_the_table(run_folder: Path) -> None:
 
 
 def test_measured_values_only_without_a_dry_run(run_folder: Path) -> None:
-    result = run_script("benchmark.py", "resources", "--workdir", run_folder, "--no-declared")
+    result = run_script("tools/benchmark.py", "resources", "--workdir", run_folder, "--no-declared")
     assert "| train | 3 | — | 5000 | — | 163.1 | — | — |" in result.stdout
 
 
 def test_a_job_over_its_declared_memory_or_time_fails(run_folder: Path) -> None:
     write_tsv(run_folder / "benchmarks" / "train" / "cnn" / "seed-1.tsv", 1000.0, 2500.0)
-    result = run_script("benchmark.py", "resources", "--workdir", run_folder, "--dry-run-log",
+    result = run_script("tools/benchmark.py", "resources", "--workdir", run_folder, "--dry-run-log",
                         run_folder / "dry-run.txt", check=False)  # fmt: skip
     assert result.returncode == 1
     assert "no: memory 2500 MB > mem_mb=2000; time 1000 s > runtime=15 min" in result.stdout
@@ -127,7 +127,7 @@ def test_bad_input_gives_a_clear_error(tmp_path: Path, setup: str, flags: list[s
         (tmp_path / "benchmarks" / "pca.tsv").write_text("just text\n1\n")
     (tmp_path / "notes.txt").write_text("not snakemake output\n")
     flags = [flag.format(folder=tmp_path) for flag in flags]
-    result = run_script("benchmark.py", "resources", "--workdir", tmp_path, *flags, check=False)
+    result = run_script("tools/benchmark.py", "resources", "--workdir", tmp_path, *flags, check=False)
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from calibration import (
+from kit.cli import PipelineError
+from models.calibration import (
     DIAGNOSTIC_KEYS,
     confidences,
     epoch_diagnostics,
@@ -21,7 +22,6 @@ from calibration import (
     round_significant,
     softmax,
 )
-from common import PipelineError
 
 LN3 = math.log(3)
 

@@ -7,24 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import (
-    RECORD_DTYPE,
-    TEST,
-    TRAIN,
-    PipelineError,
-    atomic_open,
-    check_same_pixels,
-    components_needed,
-    load_npz,
-    load_pca,
-    load_records,
-    load_split,
-    make_records,
-    read_json,
-    save_npz,
-    save_records,
-    write_json,
-)
+from kit.cli import PipelineError
+from kit.dataset import RECORD_DTYPE, TEST, TRAIN, load_records, load_split, make_records, save_records
+from kit.io import atomic_open, load_npz, read_json, save_npz, write_json
+from pca.pcaio import check_same_pixels, components_needed, load_pca
 
 
 def test_atomic_open_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:

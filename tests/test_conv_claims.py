@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import convolutions as conv
-from common import PipelineError, write_json
 from conftest import run_script
-from conv_claims import SUPPORTED, check_claims
 from conv_inputs import TINY_ARGS, write_dataset, write_weights
+from convolutions import compute as conv
+from convolutions.claims import SUPPORTED, check_claims
+from kit.cli import PipelineError
+from kit.io import write_json
 
 CLAIM_IDS = [
     "number_rule",
@@ -117,14 +118,14 @@ def test_missing_parts_are_named(metrics):
 
 def test_cli_writes_the_verdicts_and_refuses_bad_files(tmp_path, metrics_file):
     out = tmp_path / "claims.json"
-    result = run_script("conv_claims.py", "--metrics", metrics_file, "--output", out)
+    result = run_script("convolutions/claims.py", "--metrics", metrics_file, "--output", out)
     assert "10 of 10 claims supported" in result.stdout
     written = json.loads(out.read_text())
     assert written["summary"] == {"supported": 10, "total": 10}
     bad = tmp_path / "bad.json"
     write_json(bad, {"examples": [{"name": "over_2d"}], "thread_cases": {}})
-    failed = run_script("conv_claims.py", "--metrics", bad, "--output", tmp_path / "x.json", check=False)
+    failed = run_script("convolutions/claims.py", "--metrics", bad, "--output", tmp_path / "x.json", check=False)
     assert failed.returncode == 1 and "bad.json" in failed.stderr and "Traceback" not in failed.stderr
     assert not (tmp_path / "x.json").exists()
-    missing = run_script("conv_claims.py", "--metrics", tmp_path / "none.json", "--output", out, check=False)
+    missing = run_script("convolutions/claims.py", "--metrics", tmp_path / "none.json", "--output", out, check=False)
     assert missing.returncode == 1 and "none.json: file not found" in missing.stderr

@@ -13,10 +13,11 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-import convolutions as conv
-from common import load_npz, read_json, run_cli
 from conftest import run_script
 from conv_inputs import FILTERS_1, TINY_ARGS, weight_arrays, write_dataset, write_weights
+from convolutions import compute as conv
+from kit.cli import run_cli
+from kit.io import load_npz, read_json
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +202,7 @@ def test_weights_without_batch_norm_use_the_bias(tmp_path, inputs):
 
 def test_cli_and_in_process_runs_write_identical_bytes(tmp_path, inputs):
     base = ["--data", inputs["data"], "--weights", inputs["weights"], *TINY_ARGS]
-    result = run_script("convolutions.py", *base, "--arrays", tmp_path / "a" / "arrays.npz",
+    result = run_script("convolutions/compute.py", *base, "--arrays", tmp_path / "a" / "arrays.npz",
                         "--metrics", tmp_path / "a" / "metrics.json")  # fmt: skip
     assert "output-size formula matched torch in" in result.stdout
     conv.main([str(v) for v in [*base, "--arrays", tmp_path / "b" / "arrays.npz",
@@ -280,7 +281,7 @@ def test_bad_flags_give_a_clear_error(tmp_path, inputs, flags, words):
 
 def test_errors_reach_the_shell_as_one_line(tmp_path, inputs):
     """By its real command line too: exit status 1, the file named, no traceback, nothing written."""
-    result = run_script("convolutions.py", "--data", tmp_path / "none.npy", "--weights", inputs["weights"],
+    result = run_script("convolutions/compute.py", "--data", tmp_path / "none.npy", "--weights", inputs["weights"],
                         "--arrays", tmp_path / "x.npz", "--metrics", tmp_path / "x.json", check=False)  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "none.npy: prepared dataset not found" in result.stderr

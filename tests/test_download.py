@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import download
-from common import PipelineError
 from conftest import IDX_NAMES, idx_bytes, run_script, synthetic_images, write_gz
+from dataset import download as download
+from kit.cli import PipelineError
 
 NAME = "train-labels-idx1-ubyte"
 IMAGES = "train-images-idx3-ubyte"
@@ -295,7 +295,7 @@ def test_invalid_existing_copy_removed_when_no_source_works(synthetic_idx: dict,
 def test_cli_standalone(synthetic_idx: dict, tmp_path: Path) -> None:
     out = tmp_path / "raw"
     run_script(
-        "download.py",
+        "dataset/download.py",
         "--name", IMAGES,
         "--source", tmp_path / "missing",
         "--source", synthetic_idx["dir"],
@@ -312,7 +312,7 @@ def test_cli_standalone(synthetic_idx: dict, tmp_path: Path) -> None:
 def test_cli_error_is_one_clear_line(synthetic_idx: dict, tmp_path: Path) -> None:
     out = tmp_path / "raw"
     result = run_script(
-        "download.py",
+        "dataset/download.py",
         "--name", NAME,
         "--source", tmp_path / "missing",
         "--output", out / f"{NAME}.gz",

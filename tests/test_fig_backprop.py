@@ -15,24 +15,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fig_backprop_agreement
-import fig_backprop_flow
-import fig_backprop_grad_norms
-import fig_backprop_loss
-import fig_backprop_puzzle
-import fig_backprop_rounds
+from backprop.bpio import LAYERS, read_history
+from backprop.figures import agreement as fig_backprop_agreement
+from backprop.figures import flow as fig_backprop_flow
+from backprop.figures import grad_norms as fig_backprop_grad_norms
+from backprop.figures import loss as fig_backprop_loss
+from backprop.figures import puzzle as fig_backprop_puzzle
+from backprop.figures import rounds as fig_backprop_rounds
 from backprop_inputs import build_run
-from backprop_io import LAYERS, read_history
-from common import PipelineError, load_npz, save_npz
 from conftest import ROOT, SCRIPTS, run_script, run_twice
+from kit.cli import PipelineError
+from kit.io import load_npz, save_npz
 
 SCRIPTS_BY_NAME = {
-    "puzzle": ("fig_backprop_puzzle.py", fig_backprop_puzzle, ("puzzle",)),
-    "rounds": ("fig_backprop_rounds.py", fig_backprop_rounds, ("puzzle",)),
-    "agreement": ("fig_backprop_agreement.py", fig_backprop_agreement, ("history", "metrics")),
-    "loss": ("fig_backprop_loss.py", fig_backprop_loss, ("history", "metrics")),
-    "grad_norms": ("fig_backprop_grad_norms.py", fig_backprop_grad_norms, ("history",)),
-    "flow": ("fig_backprop_flow.py", fig_backprop_flow, ("history", "metrics")),
+    "puzzle": ("backprop/figures/puzzle.py", fig_backprop_puzzle, ("puzzle",)),
+    "rounds": ("backprop/figures/rounds.py", fig_backprop_rounds, ("puzzle",)),
+    "agreement": ("backprop/figures/agreement.py", fig_backprop_agreement, ("history", "metrics")),
+    "loss": ("backprop/figures/loss.py", fig_backprop_loss, ("history", "metrics")),
+    "grad_norms": ("backprop/figures/grad_norms.py", fig_backprop_grad_norms, ("history",)),
+    "flow": ("backprop/figures/flow.py", fig_backprop_flow, ("history", "metrics")),
 }
 
 
@@ -129,7 +130,7 @@ def test_a_history_missing_an_array_is_named(run: dict, tmp_path: Path) -> None:
     del arrays["grad_norm_dick"]
     broken = tmp_path / "history.npz"
     save_npz(broken, **arrays)
-    result = run_script("fig_backprop_grad_norms.py", "--history", broken, "--output", tmp_path / "g.svg",
+    result = run_script("backprop/figures/grad_norms.py", "--history", broken, "--output", tmp_path / "g.svg",
                         "--meta", tmp_path / "g.json", check=False)  # fmt: skip
     assert result.returncode == 1
     assert "history.npz: missing array(s) grad_norm_dick; rerun the backprop step" in result.stderr

@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import convolutions as conv
-import fig_conv_1d_image_row
-import fig_conv_1d_over_2d
-import fig_conv_1d_signal
-import fig_conv_2d_edges
-import fig_conv_2d_multichannel
-import fig_conv_3d_volume
-import fig_conv_learned_filters
-from common import PipelineError, load_npz, save_npz, write_json
 from conftest import ROOT, SCRIPTS, run_twice
 from conv_inputs import FILTERS_1, TINY_ARGS, write_dataset, write_weights
+from convolutions import compute as conv
+from convolutions.figures import edges_2d as fig_conv_2d_edges
+from convolutions.figures import image_row_1d as fig_conv_1d_image_row
+from convolutions.figures import learned_filters as fig_conv_learned_filters
+from convolutions.figures import multichannel_2d as fig_conv_2d_multichannel
+from convolutions.figures import over_2d as fig_conv_1d_over_2d
+from convolutions.figures import signal_1d as fig_conv_1d_signal
+from convolutions.figures import volume_3d as fig_conv_3d_volume
+from kit.cli import PipelineError
+from kit.io import load_npz, save_npz, write_json
 
 FIGURES = {
     "signal_1d": fig_conv_1d_signal,

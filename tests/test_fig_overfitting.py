@@ -19,38 +19,29 @@ import numpy as np
 import pytest
 
 import conftest
-import fig_confidence
-import fig_confusion
-import fig_curves
-import fig_loss_histograms
-import fig_loss_split
-import fig_reliability
-import fig_test_grid
-import modelio
-import plotstyle
-from calibration import epoch_diagnostics
-from common import (
-    CLASS_NAMES,
-    TEST,
-    TRAIN,
-    PipelineError,
-    load_split,
-    make_records,
-    run_cli,
-    save_npz,
-    save_records,
-    write_json,
-)
 from conftest import ROOT, SCRIPTS, run_script, synthetic_images
+from kit.cli import PipelineError, run_cli
+from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_split, make_records, save_records
+from kit.io import save_npz, write_json
+from models import modelio as modelio
+from models.calibration import epoch_diagnostics
+from overfitting import epochs
+from overfitting.figures import confidence as fig_confidence
+from overfitting.figures import confusion as fig_confusion
+from overfitting.figures import curves as fig_curves
+from overfitting.figures import loss_histograms as fig_loss_histograms
+from overfitting.figures import loss_split as fig_loss_split
+from overfitting.figures import reliability as fig_reliability
+from overfitting.figures import test_grid as fig_test_grid
 
 FIGURE_SCRIPTS = (
-    "fig_curves.py",
-    "fig_loss_split.py",
-    "fig_confidence.py",
-    "fig_loss_histograms.py",
-    "fig_reliability.py",
-    "fig_confusion.py",
-    "fig_test_grid.py",
+    "overfitting/figures/curves.py",
+    "overfitting/figures/loss_split.py",
+    "overfitting/figures/confidence.py",
+    "overfitting/figures/loss_histograms.py",
+    "overfitting/figures/reliability.py",
+    "overfitting/figures/confusion.py",
+    "overfitting/figures/test_grid.py",
 )
 
 # --------------------------------------------------------------------------------------------------------
@@ -253,7 +244,7 @@ def svg_text(line: str) -> str:
 
 def test_curves_show_the_puzzle(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_curves.py",
+        "overfitting/figures/curves.py",
         fig_curves,
         ["--history", inputs["history"], "--label", "small unregularised CNN"],
         tmp_path,
@@ -271,7 +262,7 @@ def test_curves_show_the_puzzle(inputs, tmp_path):
     assert meta["val_loss_rise_ratio"] == pytest.approx(rise, rel=1e-9)
     assert meta["val_accuracy_gain_points"] == round(gain, 1)
     assert meta["val_accuracy_max_epoch"] == int(np.argmax(val_acc)) + 1
-    if rise >= plotstyle.RISE_THRESHOLD and gain >= 0.05:  # the fixture's run overfits this way
+    if rise >= epochs.RISE_THRESHOLD and gain >= 0.05:  # the fixture's run overfits this way
         assert meta["pattern"] == "loss_rises_accuracy_gains"
         assert meta["title"] == (
             f"Small unregularised CNN: validation loss rises {100 * rise:.0f} % after epoch {best} while "
@@ -299,7 +290,9 @@ def test_curves_of_a_model_that_does_not_overfit(inputs, tmp_path):
 
 
 def test_loss_split_parts_add_up(inputs, tmp_path):
-    svg, meta = run_twice("fig_loss_split.py", fig_loss_split, ["--history", inputs["history"]], tmp_path, "split")
+    svg, meta = run_twice(
+        "overfitting/figures/loss_split.py", fig_loss_split, ["--history", inputs["history"]], tmp_path, "split"
+    )
     history = read(inputs["history"])
     h = {key: np.array(values, dtype=float) for key, values in history["history"].items()}
     best, last = history["best_epoch"], len(h["epoch"])
@@ -324,7 +317,9 @@ def test_loss_split_parts_add_up(inputs, tmp_path):
 
 
 def test_confidence_of_right_and_wrong(inputs, tmp_path):
-    svg, meta = run_twice("fig_confidence.py", fig_confidence, ["--history", inputs["history"]], tmp_path, "conf")
+    svg, meta = run_twice(
+        "overfitting/figures/confidence.py", fig_confidence, ["--history", inputs["history"]], tmp_path, "conf"
+    )
     history = read(inputs["history"])
     h, best = history["history"], history["best_epoch"]
     for name in ("val_confidence_wrong_mean", "val_confidence_correct_mean", "val_confidence_mean", "val_accuracy"):
@@ -360,7 +355,11 @@ def test_group_means_may_be_null(inputs, tmp_path):
 
 def test_loss_histograms(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_loss_histograms.py", fig_loss_histograms, ["--diagnostics", inputs["diagnostics"]], tmp_path, "hist"
+        "overfitting/figures/loss_histograms.py",
+        fig_loss_histograms,
+        ["--diagnostics", inputs["diagnostics"]],
+        tmp_path,
+        "hist",
     )
     d = npz(inputs["diagnostics"])
     labels = d["val_labels"]
@@ -396,7 +395,7 @@ def test_loss_histograms(inputs, tmp_path):
 
 def test_reliability(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_reliability.py", fig_reliability, ["--diagnostics", inputs["diagnostics"]], tmp_path, "rel"
+        "overfitting/figures/reliability.py", fig_reliability, ["--diagnostics", inputs["diagnostics"]], tmp_path, "rel"
     )
     d = npz(inputs["diagnostics"])
     labels = d["val_labels"]
@@ -430,7 +429,11 @@ def test_reliability_bins_flag(inputs, tmp_path, capsys):
 
 def test_confusion(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_confusion.py", fig_confusion, ["--metrics", inputs["metrics"], "--label", "the CNN"], tmp_path, "conf"
+        "overfitting/figures/confusion.py",
+        fig_confusion,
+        ["--metrics", inputs["metrics"], "--label", "the CNN"],
+        tmp_path,
+        "conf",
     )
     metrics = read(inputs["metrics"])
     confusion = np.array(metrics["confusion_matrix"])
@@ -465,7 +468,7 @@ def expected_picks(diagnostics: dict[str, np.ndarray]) -> dict[str, dict]:
 
 def test_test_grid(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_test_grid.py",
+        "overfitting/figures/test_grid.py",
         fig_test_grid,
         ["--diagnostics", inputs["diagnostics"], "--data", inputs["data"]],
         tmp_path,
@@ -534,18 +537,18 @@ def test_test_grid_refuses_another_dataset(inputs, tmp_path):
 @pytest.mark.parametrize(
     ("script", "flag"),
     [
-        ("fig_curves.py", "--history"),
-        ("fig_loss_split.py", "--history"),
-        ("fig_confidence.py", "--history"),
-        ("fig_loss_histograms.py", "--diagnostics"),
-        ("fig_reliability.py", "--diagnostics"),
-        ("fig_confusion.py", "--metrics"),
-        ("fig_test_grid.py", "--diagnostics"),
+        ("overfitting/figures/curves.py", "--history"),
+        ("overfitting/figures/loss_split.py", "--history"),
+        ("overfitting/figures/confidence.py", "--history"),
+        ("overfitting/figures/loss_histograms.py", "--diagnostics"),
+        ("overfitting/figures/reliability.py", "--diagnostics"),
+        ("overfitting/figures/confusion.py", "--metrics"),
+        ("overfitting/figures/test_grid.py", "--diagnostics"),
     ],
 )
 def test_missing_input_exits_1_naming_the_file(inputs, tmp_path, script, flag):
     missing = tmp_path / "nowhere" / "input.file"
-    extra = ["--data", str(inputs["data"])] if script == "fig_test_grid.py" else []
+    extra = ["--data", str(inputs["data"])] if script == "overfitting/figures/test_grid.py" else []
     result = run_script(script, flag, missing, *extra, *io_flags(tmp_path, "f"), check=False)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {missing}: file not found")
@@ -664,6 +667,6 @@ def test_figures_never_import_torch(inputs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert len(list(tmp_path.glob("*.svg"))) == len(calls)
-    for script in (*FIGURE_SCRIPTS, "modelio.py"):
+    for script in (*FIGURE_SCRIPTS, "models/modelio.py"):
         source = (SCRIPTS / script).read_text(encoding="utf-8")
         assert "import torch" not in source and "from torch" not in source, script

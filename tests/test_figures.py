@@ -13,26 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fig_pca_components
-import fig_pca_projection
-import fig_pca_reconstructions
-import fig_pca_variance_bar
-import fig_pca_variance_cumulative
-import plotstyle
-from common import (
-    CLASS_NAMES,
-    TEST,
-    TRAIN,
-    PipelineError,
-    load_pca,
-    load_split,
-    make_records,
-    run_cli,
-    save_npz,
-    save_records,
-    write_json,
-)
 from conftest import check_svg, run_script, run_twice, synthetic_images
+from kit import figure as kitfigure
+from kit import plotstyle
+from kit.cli import PipelineError, run_cli
+from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_split, make_records, save_records
+from kit.io import save_npz, write_json
+from pca import pcaio
+from pca.figures import components as fig_pca_components
+from pca.figures import projection as fig_pca_projection
+from pca.figures import reconstructions as fig_pca_reconstructions
+from pca.figures import variance_bar as fig_pca_variance_bar
+from pca.figures import variance_cumulative as fig_pca_variance_cumulative
+from pca.pcaio import load_pca
 
 # --------------------------------------------------------------------------------------------------------
 # Inputs: an independent PCA of the tiny prepared dataset
@@ -101,7 +94,7 @@ def io_flags(folder: Path, name: str) -> list[str]:
 
 def test_variance_bar(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_pca_variance_bar.py",
+        "pca/figures/variance_bar.py",
         fig_pca_variance_bar,
         ["--metrics", inputs["metrics"], "--n-components", "3"],
         tmp_path,
@@ -120,7 +113,7 @@ def test_variance_bar(inputs, tmp_path):
 
 def test_variance_cumulative(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_pca_variance_cumulative.py",
+        "pca/figures/variance_cumulative.py",
         fig_pca_variance_cumulative,
         ["--metrics", inputs["metrics"], "--thresholds", "0.9", "0.8", "0.95"],
         tmp_path,
@@ -141,7 +134,7 @@ def test_variance_cumulative(inputs, tmp_path):
 
 def test_components(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_pca_components.py",
+        "pca/figures/components.py",
         fig_pca_components,
         ["--pca", inputs["pca"], "--metrics", inputs["metrics"], "--n-components", "5"],
         tmp_path,
@@ -161,7 +154,7 @@ def test_components(inputs, tmp_path):
 def test_reconstructions(inputs, tmp_path):
     counts = [24, 1, 4, 4]  # unsorted with a repeat: drawn once each, in increasing order
     svg, meta = run_twice(
-        "fig_pca_reconstructions.py",
+        "pca/figures/reconstructions.py",
         fig_pca_reconstructions,
         ["--pca", inputs["pca"], "--data", inputs["data"], "--counts", *map(str, counts)],
         tmp_path,
@@ -218,7 +211,7 @@ def test_reconstructions_skip_classes_missing_from_the_test_split(tmp_path):
 
 def test_projection(inputs, tmp_path):
     svg, meta = run_twice(
-        "fig_pca_projection.py",
+        "pca/figures/projection.py",
         fig_pca_projection,
         ["--pca", inputs["pca"], "--data", inputs["data"]],
         tmp_path,
@@ -245,7 +238,7 @@ def test_projection(inputs, tmp_path):
 
 def test_bad_counts_exit_1_with_a_clear_error(inputs, tmp_path):
     result = run_script(
-        "fig_pca_reconstructions.py",
+        "pca/figures/reconstructions.py",
         *["--pca", inputs["pca"], "--data", inputs["data"], "--counts", "4", "785"],
         *io_flags(tmp_path, "r"),
         check=False,
@@ -308,7 +301,7 @@ def test_malformed_metrics_name_the_file(tmp_path, metrics):
     path = tmp_path / "metrics.json"
     write_json(path, metrics)
     with pytest.raises(PipelineError, match=r"metrics\.json.*rerun"):
-        plotstyle.read_ratios(path)
+        pcaio.read_ratios(path)
 
 
 def test_mismatched_pca_files_name_both(inputs, tmp_path):
@@ -333,7 +326,7 @@ def test_class_styles_are_distinct():
 
 
 def test_sidecar_holds_plain_json_and_title_wraps(tmp_path):
-    plotstyle.write_sidecar(tmp_path / "s.json", title="t", alt="a", values=np.arange(3), peak=np.float64(0.5))
+    kitfigure.write_sidecar(tmp_path / "s.json", title="t", alt="a", values=np.arange(3), peak=np.float64(0.5))
     assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == {
         "title": "t",
         "alt": "a",
@@ -351,7 +344,7 @@ def test_sidecar_holds_plain_json_and_title_wraps(tmp_path):
 
 def test_clip_ids_do_not_depend_on_the_layout_floats() -> None:
     """Two SVGs that differ only in matplotlib's hashed clip ids become the same bytes; distinct clips stay apart."""
-    import plotstyle
+    from kit import plotstyle
 
     def svg(first: str, second: str) -> str:
         return (

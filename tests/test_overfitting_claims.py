@@ -7,10 +7,11 @@ import math
 
 import pytest
 
-import overfitting_claims
-from common import PipelineError, run_cli, write_json
 from conftest import run_script
-from overfitting_claims import Thresholds, check_claims, parse_history, parse_metrics
+from kit.cli import PipelineError, run_cli
+from kit.io import write_json
+from overfitting import claims as overfitting_claims
+from overfitting.claims import Thresholds, check_claims, parse_history, parse_metrics
 
 N = 1000
 CLAIM_IDS = ["train_loss_fell", "val_loss_rose", "val_accuracy_rose", "rise_from_wrong", "temperature_removes_rise"]
@@ -313,7 +314,7 @@ def run_files(tmp_path):
 def test_cli_writes_claims(run_files, tmp_path):
     out = tmp_path / "overfitting" / "claims.json"
     result = run_script(
-        "overfitting_claims.py", "--history", run_files["history"], "--metrics", run_files["metrics"],
+        "overfitting/claims.py", "--history", run_files["history"], "--metrics", run_files["metrics"],
         "--output", out,
     )  # fmt: skip
     assert "5 of 5 claims supported; the run shows the puzzle" in result.stdout
@@ -362,7 +363,7 @@ def test_cli_malformed_history_exits_1_naming_the_file(run_files, tmp_path):
     write_json(bad, history)
     out = tmp_path / "claims.json"
     result = run_script(
-        "overfitting_claims.py", "--history", bad, "--metrics", run_files["metrics"], "--output", out, check=False
+        "overfitting/claims.py", "--history", bad, "--metrics", run_files["metrics"], "--output", out, check=False
     )
     assert result.returncode == 1
     assert str(bad) in result.stderr and "'val_loss' has 5 values but 'epoch' has 6" in result.stderr

@@ -10,17 +10,12 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-import benchmark
-from common import PipelineError, components_needed, load_npz, save_npz
 from conftest import run_script
-from pca import (
-    fit_pca,
-    fix_signs,
-    main,
-    metrics,
-    parse_thresholds,
-    train_matrix,
-)
+from kit.cli import PipelineError
+from kit.io import load_npz, save_npz
+from pca.fit import fit_pca, fix_signs, main, metrics, parse_thresholds, train_matrix
+from pca.pcaio import components_needed
+from tools import benchmark as benchmark
 
 
 @pytest.fixture
@@ -180,7 +175,7 @@ def test_main_is_deterministic(prepared_dataset, tmp_path):
 def test_cli_writes_both_files(prepared_dataset, tmp_path):
     out, met = tmp_path / "pca" / "pca.npz", tmp_path / "pca" / "metrics.json"
     result = run_script(
-        "pca.py", "--input", prepared_dataset, "--output", out, "--metrics", met,
+        "pca/fit.py", "--input", prepared_dataset, "--output", out, "--metrics", met,
         "--thresholds", "0.5", "0.9", "--threads", "1",
     )  # fmt: skip
     assert "components 1-4 explain" in result.stdout
@@ -200,7 +195,7 @@ def test_cli_writes_both_files(prepared_dataset, tmp_path):
 def test_cli_bad_threshold_exits_1(prepared_dataset, tmp_path: Path, bad):
     out = tmp_path / "pca.npz"
     result = run_script(
-        "pca.py", "--input", prepared_dataset, "--output", out, "--metrics", tmp_path / "m.json",
+        "pca/fit.py", "--input", prepared_dataset, "--output", out, "--metrics", tmp_path / "m.json",
         "--thresholds", bad, check=False,
     )  # fmt: skip
     assert result.returncode == 1
@@ -217,6 +212,6 @@ def test_benchmark_cli_reports_and_fails_on_a_missed_target(prepared_dataset, tm
     assert report["n_samples"] == 200 and report["threads"] == 1
     assert report["max_abs_ratio_diff"] < 1e-10 and report["all_passed"]
     assert report["ours"]["best_s"] > 0 and report["reference"]["best_s"] > 0
-    missed = run_script("benchmark.py", *args, "--min-speedup", "1e9", check=False)
+    missed = run_script("tools/benchmark.py", *args, "--min-speedup", "1e9", check=False)
     assert missed.returncode == 1 and "missed its target(s): speed" in missed.stderr
     assert json.loads(out.read_text())["passed"] == {"speed": False, "accuracy": True}

@@ -7,16 +7,12 @@ import json
 import numpy as np
 import pytest
 
-import pca
-from common import CLASS_NAMES, PipelineError, write_json
 from conftest import run_script
-from pca_claims import (
-    NUMERIC_CLAIMS,
-    check_claims,
-    class_projections,
-    numeric_verdict,
-    shirt_shoe_verdict,
-)
+from kit.cli import PipelineError
+from kit.dataset import CLASS_NAMES
+from kit.io import write_json
+from pca import fit as pca
+from pca.claims import NUMERIC_CLAIMS, check_claims, class_projections, numeric_verdict, shirt_shoe_verdict
 
 CLAIM = {claim.id: claim for claim in NUMERIC_CLAIMS}
 
@@ -162,7 +158,7 @@ def pca_outputs(prepared_dataset, tmp_path):
 def test_cli_writes_claims(pca_outputs, tmp_path):
     out = tmp_path / "claims.json"
     result = run_script(
-        "pca_claims.py", "--metrics", pca_outputs["metrics"], "--pca", pca_outputs["pca"],
+        "pca/claims.py", "--metrics", pca_outputs["metrics"], "--pca", pca_outputs["pca"],
         "--data", pca_outputs["data"], "--tolerance-pp", "2", "--output", out,
     )  # fmt: skip
     assert "claims supported" in result.stdout
@@ -188,7 +184,7 @@ def test_cli_rejects_metrics_from_another_fit(pca_outputs, tmp_path):
     write_json(other, metrics)
     out = tmp_path / "claims.json"
     result = run_script(
-        "pca_claims.py", "--metrics", other, "--pca", pca_outputs["pca"], "--data", pca_outputs["data"],
+        "pca/claims.py", "--metrics", other, "--pca", pca_outputs["pca"], "--data", pca_outputs["data"],
         "--output", out, check=False,
     )  # fmt: skip
     assert result.returncode == 1

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from common import PipelineError
 from conftest import ROOT, run_script
+from kit.cli import PipelineError
 
 QPDF = shutil.which("qpdf")
 POPPLER = all(shutil.which(tool) for tool in ("pdfinfo", "pdffonts", "pdftotext"))
@@ -129,7 +129,7 @@ def handout_page(folder: Path, body: str, title: str = "Handout title", lang: st
 
 def render(page: Path, out: Path, page_size: str = "A4") -> Path:
     """Render a page through render_pdf.py in-process, allowing only the page's folder."""
-    import render_pdf
+    from publish import render_pdf
 
     render_pdf.main(["--html", str(page), "--output", str(out), "--allow", str(page.parent), "--page-size", page_size])
     return out
@@ -205,7 +205,7 @@ def test_page_size_follows_the_flag(tmp_path) -> None:
 def test_handout_renders_to_the_same_bytes_twice(tmp_path) -> None:
     page = handout_page(tmp_path / "site", TWO_PAGES)
     first = tmp_path / "first.pdf"
-    run_script("render_pdf.py", "--html", page, "--output", first, "--allow", page.parent)
+    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", page.parent)
     second = render(page, tmp_path / "second.pdf")
     assert first.read_bytes() == second.read_bytes()
     assert b"/CreationDate" not in first.read_bytes() and b"/ModDate" not in first.read_bytes()
@@ -213,7 +213,7 @@ def test_handout_renders_to_the_same_bytes_twice(tmp_path) -> None:
 
 def test_explicit_dates_are_the_only_dates(tmp_path) -> None:
     """A date stated in the page is written (and stays the same on a rerun); nothing else adds one."""
-    import render_pdf
+    from publish import render_pdf
 
     page = handout_page(tmp_path / "site", "<p>Dated.</p>")
     text = page.read_text(encoding="utf-8")
@@ -236,7 +236,7 @@ def test_explicit_dates_are_the_only_dates(tmp_path) -> None:
     ],
 )
 def test_handout_without_language_or_title_is_refused(tmp_path, change, expected) -> None:
-    import render_pdf
+    from publish import render_pdf
 
     page = handout_page(tmp_path / "site", "<p>Text.</p>", **change)
     with pytest.raises(PipelineError, match=expected) as excinfo:
@@ -247,7 +247,7 @@ def test_handout_without_language_or_title_is_refused(tmp_path, change, expected
 def test_image_without_alt_text_is_refused(tmp_path) -> None:
     page = handout_page(tmp_path / "site", '<figure><img src="fig.svg"><figcaption>No alt.</figcaption></figure>')
     result = run_script(
-        "render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
+        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
     )
     assert result.returncode == 1 and "without alt text: fig.svg" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "x.pdf").exists()
@@ -257,7 +257,7 @@ def test_image_without_alt_text_is_refused(tmp_path) -> None:
 def test_handout_refuses_files_outside_results_and_the_network(tmp_path, url) -> None:
     page = handout_page(tmp_path / "site", f'<img src="{url}" alt="x">')
     result = run_script(
-        "render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
+        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
     )
     assert result.returncode == 1
     assert f"refused to read {url}" in result.stderr and "allowed folders" in result.stderr
@@ -339,9 +339,9 @@ def build_booklet(inputs: dict, stem: str = "booklet", *extra: str, cli: bool = 
     html, pdf = inputs["reports"] / f"{stem}.html", inputs["reports"] / f"{stem}.pdf"
     args = [*inputs["args"], "--html-output", str(html), "--output", str(pdf), *extra]
     if cli:
-        run_script("render_booklet.py", *args)
+        run_script("publish/render_booklet.py", *args)
     else:
-        import render_booklet
+        from publish import render_booklet
 
         render_booklet.main(args)
     return html, pdf
@@ -401,7 +401,7 @@ def test_booklet_pdf_contents_bookmarks_and_checks(booklet_inputs) -> None:
 
 
 def test_booklet_appendix_summarises_provenance(booklet_inputs) -> None:
-    import render_booklet
+    from publish import render_booklet
 
     html, _ = build_booklet(booklet_inputs)
     text = html.read_text(encoding="utf-8")
@@ -436,7 +436,7 @@ def test_booklet_refuses_a_page_reaching_outside_results(booklet_inputs) -> None
 
 
 def test_booklet_bad_inputs_fail_clearly(booklet_inputs, tmp_path) -> None:
-    import render_booklet
+    from publish import render_booklet
 
     out = ["--html-output", str(tmp_path / "b.html"), "--output", str(tmp_path / "b.pdf")]
     with pytest.raises(PipelineError, match="one record per --page"):
@@ -451,6 +451,6 @@ def test_booklet_bad_inputs_fail_clearly(booklet_inputs, tmp_path) -> None:
     with pytest.raises(PipelineError, match="lower-case words"):
         render_booklet.main(["--page", f"Bad Name={no_article}", "--provenance", f"Bad Name={record}", *out])
     result = run_script(
-        "render_booklet.py", "--html-output", tmp_path / "b.html", "--output", tmp_path / "b.pdf", check=False
+        "publish/render_booklet.py", "--html-output", tmp_path / "b.html", "--output", tmp_path / "b.pdf", check=False
     )
     assert result.returncode == 1 and "--page" in result.stderr and "Traceback" not in result.stderr

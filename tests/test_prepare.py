@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import prepare
-from common import CLASS_NAMES, TEST, TRAIN, PipelineError, load_records, load_split
 from conftest import IDX_NAMES, idx_bytes, run_script, write_gz
+from dataset import prepare as prepare
+from kit.cli import PipelineError
+from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_records, load_split
 
 FLAGS = ("--train-images", "--train-labels", "--test-images", "--test-labels")
 
@@ -45,7 +46,9 @@ def run(paths: dict[str, Path], out: Path, **kwargs: int | None) -> dict:
 def test_cli_standalone(synthetic_idx: dict, tmp_path: Path) -> None:
     out = tmp_path / "data"
     flags = cli_flags(inputs(synthetic_idx))
-    run_script("prepare.py", *flags, "--output", out / "fashion-mnist.npy", "--meta", out / "fashion-mnist.json")
+    run_script(
+        "dataset/prepare.py", *flags, "--output", out / "fashion-mnist.npy", "--meta", out / "fashion-mnist.json"
+    )
     records = load_records(out / "fashion-mnist.npy")
     assert isinstance(records, np.memmap)
     assert len(records) == 160
@@ -111,7 +114,7 @@ def test_subset_via_cli(synthetic_idx: dict, tmp_path: Path) -> None:
     flags = cli_flags(inputs(synthetic_idx))
     out = tmp_path / "data"
     run_script(
-        "prepare.py", *flags, "--output", out / "d.npy", "--meta", out / "d.json", "--max-train", "10",
+        "dataset/prepare.py", *flags, "--output", out / "d.npy", "--meta", out / "d.json", "--max-train", "10",
         "--max-test", "40",
     )  # fmt: skip
     meta = json.loads((out / "d.json").read_text())
@@ -213,7 +216,7 @@ def test_cli_error_is_one_clear_line(synthetic_idx: dict, tmp_path: Path) -> Non
     paths["train-labels-idx1-ubyte"] = tmp_path / "missing.gz"
     flags = cli_flags(paths)
     out = tmp_path / "out"
-    result = run_script("prepare.py", *flags, "--output", out / "d.npy", "--meta", out / "d.json", check=False)
+    result = run_script("dataset/prepare.py", *flags, "--output", out / "d.npy", "--meta", out / "d.json", check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert "missing.gz: file not found; run the download step first" in result.stderr

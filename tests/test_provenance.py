@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from common import PipelineError
-from conftest import SCRIPTS, run_script
+from conftest import SCRIPT_ENV, SCRIPTS, run_script
+from kit.cli import PipelineError
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -50,7 +50,7 @@ def test_cli_writes_the_provenance(inputs, tmp_path) -> None:
     out = tmp_path / "provenance" / "pca.json"
     settings = {"pca": {"n_components": 4, "reconstruction_counts": [1, 4, 24]}, "report": {"page_size": "A4"}}
     run_script(
-        "provenance.py",
+        "publish/provenance.py",
         "--explainer", "pca",
         "--data-meta", *inputs["meta"],
         "--settings", json.dumps(settings),
@@ -88,7 +88,7 @@ def test_cli_writes_the_provenance(inputs, tmp_path) -> None:
 
 
 def test_same_inputs_give_the_same_bytes(inputs, tmp_path) -> None:
-    import provenance
+    from publish import provenance
 
     outputs = []
     for name in ("one.json", "two.json"):
@@ -100,14 +100,14 @@ def test_same_inputs_give_the_same_bytes(inputs, tmp_path) -> None:
 
 def test_versions_are_read_without_importing_torch() -> None:
     code = (
-        "import sys, provenance; v = provenance.package_versions(); assert 'torch' in v; print('torch' in sys.modules)"
+        "import sys; from publish import provenance; v = provenance.package_versions(); assert 'torch' in v; print('torch' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SCRIPTS, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SCRIPTS, check=True, env=SCRIPT_ENV)
     assert result.stdout.strip() == "False"
 
 
 def test_benchmark_with_repeats_gives_mean_time_and_peak_memory(tmp_path) -> None:
-    import provenance
+    from publish import provenance
 
     path = benchmark(
         tmp_path / "b.tsv", "1.0\t0:00:01\t100\t-\t-\t-\t-\t-\t-\t-", "3.0\t0:00:03\t250.5\t-\t-\t-\t-\t-\t-\t-"
@@ -117,7 +117,7 @@ def test_benchmark_with_repeats_gives_mean_time_and_peak_memory(tmp_path) -> Non
 
 def test_memory_below_the_first_sample_is_not_reported(tmp_path: Path) -> None:
     """A job that ends before Snakemake samples it shows only its shell's few MB: not a peak to print."""
-    import provenance
+    from publish import provenance
 
     path = tmp_path / "quick.tsv"
     path.write_text(HEADER + "0.25\t0:00:00\t3.05\t4.26\t0.1\t0.1\t0\t0\t0\t0.1\n", encoding="utf-8")
@@ -135,7 +135,7 @@ def test_memory_below_the_first_sample_is_not_reported(tmp_path: Path) -> None:
     ],
 )
 def test_bad_benchmark_files_are_named_in_the_error(tmp_path, content, message) -> None:
-    import provenance
+    from publish import provenance
 
     path = tmp_path / "bench" / "step.tsv"
     path.parent.mkdir()
@@ -149,21 +149,21 @@ def test_missing_or_binary_benchmark_fails_through_the_cli(tmp_path) -> None:
     missing = tmp_path / "nowhere.tsv"
     out = tmp_path / "p.json"
     result = run_script(
-        "provenance.py", "--explainer", "pca", "--benchmark", f"pca={missing}", "--output", out, check=False
+        "publish/provenance.py", "--explainer", "pca", "--benchmark", f"pca={missing}", "--output", out, check=False
     )
     assert result.returncode == 1 and str(missing) in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
 
     binary = tmp_path / "binary.tsv"
     binary.write_bytes(b"\xff\xfe\x00\x81garbage")
-    import provenance
+    from publish import provenance
 
     with pytest.raises(PipelineError, match="unreadable"):
         provenance.read_benchmark("pca", binary)
 
 
 def test_benchmark_flag_needs_step_and_path() -> None:
-    import provenance
+    from publish import provenance
 
     assert provenance.parse_step("pca=benchmarks/pca.tsv") == ("pca", "benchmarks/pca.tsv")
     assert provenance.parse_step("download/x=b/x.tsv") == ("download/x", "b/x.tsv")
@@ -173,7 +173,7 @@ def test_benchmark_flag_needs_step_and_path() -> None:
 
 
 def test_settings_from_inline_json_or_file(tmp_path) -> None:
-    import provenance
+    from publish import provenance
 
     assert provenance.read_settings('{"pca": {"n_components": 4}}') == {"pca": {"n_components": 4}}
     path = tmp_path / "settings.json"
@@ -188,7 +188,7 @@ def test_settings_from_inline_json_or_file(tmp_path) -> None:
 
 
 def test_data_sidecar_without_checksum_is_refused(tmp_path) -> None:
-    import provenance
+    from publish import provenance
 
     path = tmp_path / "meta.json"
     path.write_text(json.dumps({"file": "x.gz", "source": "/data", "bytes": 1}), encoding="utf-8")
@@ -199,7 +199,7 @@ def test_data_sidecar_without_checksum_is_refused(tmp_path) -> None:
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_commit_inside_and_outside_a_repository(tmp_path, monkeypatch) -> None:
-    import provenance
+    from publish import provenance
 
     outside = tmp_path / "plain"
     outside.mkdir()

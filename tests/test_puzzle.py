@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import puzzle
-from common import PipelineError
+from backprop import puzzle as puzzle
 from conftest import run_script
+from kit.cli import PipelineError
 
 THREAD_FIXES = {"Harry": 1, "Dick": 2, "Tom": 1}
 
@@ -92,7 +92,7 @@ def test_the_seed_moves_pieces_not_counts() -> None:
 
 def test_cli_is_deterministic(tmp_path: Path) -> None:
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    result = run_script("puzzle.py", "--seed", "4", "--output", first)
+    result = run_script("backprop/puzzle.py", "--seed", "4", "--output", first)
     assert "12 -> 8 -> 5 -> 3 -> 2 -> 1 -> 0" in result.stdout
     puzzle.main(["--seed", "4", "--output", str(second)])
     assert first.read_bytes() == second.read_bytes()
@@ -118,7 +118,7 @@ def test_bad_settings_name_the_flag(tmp_path: Path, args: list[str], words: str)
 
 
 def test_cli_error_is_one_clear_line(tmp_path: Path) -> None:
-    result = run_script("puzzle.py", "--fix-fraction", "2", "--output", tmp_path / "p.json", check=False)
+    result = run_script("backprop/puzzle.py", "--fix-fraction", "2", "--output", tmp_path / "p.json", check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: --fix-fraction must be in (0, 1]")
     assert "Traceback" not in result.stderr

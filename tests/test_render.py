@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from common import PipelineError
 from conftest import ROOT, run_script
+from kit.cli import PipelineError
 
 FIGURES = ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection")
 VOID_TAGS = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
@@ -176,7 +176,7 @@ def pca_args(inputs: dict, output: Path | None = None, site_title: str = "Explai
 
 def render(*args: str | Path) -> None:
     """Run render_html's ``main`` in-process, which is quicker than a fresh interpreter for each page."""
-    import render_html
+    from publish import render_html
 
     render_html.main([str(arg) for arg in args])
 
@@ -235,7 +235,7 @@ def page_text(parser: PageParser) -> str:
 
 
 def test_pca_page_is_well_formed_and_has_metadata(report_inputs) -> None:
-    run_script("render_html.py", *pca_args(report_inputs))
+    run_script("publish/render_html.py", *pca_args(report_inputs))
     html = report_inputs["output"].read_text(encoding="utf-8")
     page = parse(html)
     assert page.doctype and page.doctype.lower() == "doctype html"
@@ -319,7 +319,7 @@ def test_missing_context_key_fails_with_template_line(report_inputs) -> None:
     broken = metrics()
     del broken["thresholds"]
     write(report_inputs["contexts"]["metrics"], broken)
-    result = run_script("render_html.py", *pca_args(report_inputs), check=False)
+    result = run_script("publish/render_html.py", *pca_args(report_inputs), check=False)
     assert result.returncode == 1
     assert "thresholds" in result.stderr and "pca.html.j2, line" in result.stderr
     assert "Traceback" not in result.stderr
@@ -390,7 +390,7 @@ def test_index_lists_explainers_with_links(tmp_path) -> None:
 
 
 def test_filters_format_numbers_for_people() -> None:
-    import render_html
+    from publish import render_html
 
     assert render_html.pct(0.29039) == "29.0 %"
     assert render_html.pct(0.95, 0) == "95 %"
@@ -443,8 +443,8 @@ def small_page(folder: Path, body: str = '<p>Hello</p><img src="fig.svg" alt="a 
 def test_pdf_cli_writes_a_deterministic_pdf(tmp_path) -> None:
     page = small_page(tmp_path / "site")
     first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
-    run_script("render_pdf.py", "--html", page, "--output", first, "--allow", tmp_path / "site")
-    import render_pdf
+    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", tmp_path / "site")
+    from publish import render_pdf
 
     render_pdf.main(["--html", str(page), "--output", str(second), "--allow", str(tmp_path / "site")])
     assert first.read_bytes().startswith(b"%PDF-")
@@ -454,7 +454,7 @@ def test_pdf_cli_writes_a_deterministic_pdf(tmp_path) -> None:
 
 @needs_pdfinfo
 def test_pdf_metadata_and_page_size(tmp_path) -> None:
-    import render_pdf
+    from publish import render_pdf
 
     page = small_page(tmp_path / "site")
     sizes = {}
@@ -469,7 +469,7 @@ def test_pdf_metadata_and_page_size(tmp_path) -> None:
 
 def refused(tmp_path: Path, body: str, allowed: list[Path] | None = None) -> str:
     """Render a page (in-process, through ``main``), expect a refusal, and return the error message."""
-    import render_pdf
+    from publish import render_pdf
 
     page = small_page(tmp_path / "site", body)
     out = tmp_path / "out.pdf"
@@ -491,7 +491,9 @@ def test_pdf_refuses_files_outside_the_allowed_folders(tmp_path) -> None:
 def test_pdf_cli_refusal_exits_1_without_output(tmp_path) -> None:
     page = small_page(tmp_path / "site", '<img src="file:///etc/passwd" alt="x">')
     out = tmp_path / "out.pdf"
-    result = run_script("render_pdf.py", "--html", page, "--output", out, "--allow", tmp_path / "site", check=False)
+    result = run_script(
+        "publish/render_pdf.py", "--html", page, "--output", out, "--allow", tmp_path / "site", check=False
+    )
     assert result.returncode == 1 and "refused to read file:///etc/passwd" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
 
@@ -531,14 +533,14 @@ def test_pdf_refuses_everything_when_no_folder_is_allowed(tmp_path) -> None:
 
 
 def test_pdf_missing_html_fails_clearly(tmp_path) -> None:
-    import render_pdf
+    from publish import render_pdf
 
     with pytest.raises(PipelineError, match=r"none\.html: HTML page not found"):
         render_pdf.render_pdf(tmp_path / "none.html", [tmp_path])
 
 
 def test_fetcher_rules() -> None:
-    import render_pdf
+    from publish import render_pdf
 
     fetcher = render_pdf.SafeFetcher([ROOT / "templates"])
     inside = (ROOT / "templates" / "style.css").as_uri()
@@ -554,7 +556,7 @@ def test_pca_page_prints_with_its_figures(report_inputs) -> None:
     """The real template and style sheet go through WeasyPrint without a refused or broken resource."""
     render(*pca_args(report_inputs))
     out = report_inputs["results"] / "reports" / "pca.pdf"
-    import render_pdf
+    from publish import render_pdf
 
     render_pdf.main(
         ["--html", str(report_inputs["output"]), "--output", str(out), "--allow", str(report_inputs["results"])]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import fig_backprop_agreement
-import fig_backprop_flow
-import fig_backprop_grad_norms
-import fig_backprop_loss
-import fig_backprop_puzzle
-import fig_backprop_rounds
+from backprop.figures import agreement as fig_backprop_agreement
+from backprop.figures import flow as fig_backprop_flow
+from backprop.figures import grad_norms as fig_backprop_grad_norms
+from backprop.figures import loss as fig_backprop_loss
+from backprop.figures import puzzle as fig_backprop_puzzle
+from backprop.figures import rounds as fig_backprop_rounds
 from backprop_inputs import build_run
 from test_render import PROVENANCE, page_text, parse, render, write
 

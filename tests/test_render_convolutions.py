@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-import conv_claims
-import convolutions as conv
 from conv_inputs import TINY_ARGS, write_dataset, write_weights
+from convolutions import claims as conv_claims
+from convolutions import compute as conv
 from test_fig_convolutions import FIGURES
 from test_render import PROVENANCE, page_text, parse, render, write
 

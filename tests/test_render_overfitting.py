@@ -20,14 +20,14 @@ from test_render import PROVENANCE, page_text, parse, render, write
 
 RECORDED = ROOT / "tests" / "data" / "recorded"
 FIGURES = {
-    "curves_overfit": ("fig_curves.py", "history"),
-    "loss_split": ("fig_loss_split.py", "history"),
-    "loss_histograms": ("fig_loss_histograms.py", "diagnostics"),
-    "confidence": ("fig_confidence.py", "history"),
-    "reliability": ("fig_reliability.py", "diagnostics"),
-    "curves_cnn": ("fig_curves.py", "history"),
-    "confusion": ("fig_confusion.py", "metrics"),
-    "test_grid": ("fig_test_grid.py", "diagnostics"),
+    "curves_overfit": ("overfitting/figures/curves.py", "history"),
+    "loss_split": ("overfitting/figures/loss_split.py", "history"),
+    "loss_histograms": ("overfitting/figures/loss_histograms.py", "diagnostics"),
+    "confidence": ("overfitting/figures/confidence.py", "history"),
+    "reliability": ("overfitting/figures/reliability.py", "diagnostics"),
+    "curves_cnn": ("overfitting/figures/curves.py", "history"),
+    "confusion": ("overfitting/figures/confusion.py", "metrics"),
+    "test_grid": ("overfitting/figures/test_grid.py", "diagnostics"),
 }
 SPLIT = {"n_validation": 1000, "n_train": 2000, "n_train_split": 3000, "seed": 20171025}
 
@@ -75,14 +75,14 @@ def spread(results: Path, run: Path, seeds: tuple[int, ...]) -> Path:
         (folder / "history.json").write_text(json.dumps(history))
         folders.append(f"--run=overfit={seed}={folder}")
         folders.append(f"--run=cnn={seed}={folder}")
-    run_script("seed_spread.py", *folders, "--output", output)
+    run_script("overfitting/seed_spread.py", *folders, "--output", output)
     return output
 
 
 def render_page(built: dict, claims_args: list[str], name: str, **contexts: Path) -> tuple[str, dict]:
     """Run the claims check with ``claims_args``, render the page, return its HTML and the claims."""
     claims = built["results"] / "overfitting" / f"{name}.json"
-    run_script("overfitting_claims.py", "--history", built["files"]["history"], "--metrics",
+    run_script("overfitting/claims.py", "--history", built["files"]["history"], "--metrics",
                built["files"]["metrics"], *claims_args, "--output", claims)  # fmt: skip
     output = built["results"] / "reports" / f"{name}.html"
     args = ["--template", "overfitting.html.j2", "--output", str(output), f"--context=claims={claims}"]

@@ -28,7 +28,7 @@ def make_run(folder: Path, seed: int, loss_scale: float = 1.0) -> Path:
 def spread_of(tmp_path: Path, *runs: str) -> dict:
     """Run the script on ``--run`` values and return its JSON output."""
     output = tmp_path / "seeds.json"
-    run_script("seed_spread.py", *[f"--run={run}" for run in runs], "--output", output)
+    run_script("overfitting/seed_spread.py", *[f"--run={run}" for run in runs], "--output", output)
     return json.loads(output.read_text())
 
 
@@ -79,7 +79,7 @@ def test_bad_runs_are_named(tmp_path: Path, runs: list[str], words: str) -> None
     folder = make_run(tmp_path / "s1", 1)
     output = tmp_path / "seeds.json"
     args = [f"--run={run.format(s1=folder)}" for run in runs]
-    result = run_script("seed_spread.py", *args, "--output", output, check=False)
+    result = run_script("overfitting/seed_spread.py", *args, "--output", output, check=False)
     assert result.returncode == 1
     assert words in result.stderr
     assert not output.exists(), "nothing is written on error"

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from common import PipelineError
 from conftest import ROOT, run_script
+from kit.cli import PipelineError
 
 sys.path.insert(0, str(ROOT / "tests" / "site"))
 
 import check_site
 
-import render_html
-import rulegraph
+from publish import render_html as render_html
+from publish import rulegraph as rulegraph
 
 HOSTILE = "<script>alert(1)</script>"
 HAS_DOT = shutil.which("dot") is not None
@@ -111,11 +111,13 @@ def test_rulegraph_rejects_bad_graphs_and_missing_dot() -> None:
 
 
 def test_rulegraph_cli_errors_name_the_flag(tmp_path) -> None:
-    result = run_script("rulegraph.py", "--snakefile", tmp_path / "none", "--output", tmp_path / "g.svg", check=False)
+    result = run_script(
+        "publish/rulegraph.py", "--snakefile", tmp_path / "none", "--output", tmp_path / "g.svg", check=False
+    )
     assert result.returncode == 1 and "--snakefile" in result.stderr and "not found" in result.stderr
-    result = run_script("rulegraph.py", "--output", tmp_path / "g.png", check=False)
+    result = run_script("publish/rulegraph.py", "--output", tmp_path / "g.png", check=False)
     assert result.returncode == 1 and "must end in .svg" in result.stderr
-    result = run_script("rulegraph.py", "--dot", "no-such-dot", "--output", tmp_path / "g.svg", check=False)
+    result = run_script("publish/rulegraph.py", "--dot", "no-such-dot", "--output", tmp_path / "g.svg", check=False)
     assert result.returncode == 1 and "Graphviz" in result.stderr
     assert not (tmp_path / "g.svg").exists()
 
@@ -125,7 +127,7 @@ def test_rulegraph_of_a_tiny_workflow_is_deterministic_and_ignores_results(tmp_p
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(TINY_SNAKEFILE, encoding="utf-8")
     first, second = tmp_path / "a" / "graph.svg", tmp_path / "b" / "graph.svg"
-    run_script("rulegraph.py", "--snakefile", snakefile, "--output", first)
+    run_script("publish/rulegraph.py", "--snakefile", snakefile, "--output", first)
     (tmp_path / "a.txt").write_text("built\n")  # a result beside the Snakefile must not change the graph
     rulegraph.main(["--snakefile", str(snakefile), "--output", str(second), "--sidecar", str(second) + ".json"])
     assert first.read_bytes() == second.read_bytes()
@@ -191,7 +193,7 @@ def test_a_page_escapes_a_hostile_title_and_links_home(tmp_path) -> None:
     )
     out = tmp_path / "results" / "reports" / "tiny.html"
     run_script(
-        "render_html.py", "--template", "tiny.html.j2", "--templates-dir", templates, "--output", out,
+        "publish/render_html.py", "--template", "tiny.html.j2", "--templates-dir", templates, "--output", out,
         "--site-title", HOSTILE,
     )  # fmt: skip
     html = out.read_text(encoding="utf-8")

@@ -106,7 +106,7 @@ def local_rules() -> set[str]:
 
 def test_light_rules_are_local_and_heavy_rules_are_not() -> None:
     local = local_rules()
-    assert {"report_html", "report_pdf", "index", "provenance", "fig_pca_components"} <= local
+    assert {"report_html", "report_pdf", "index", "provenance", "figure", "claims"} <= local
     assert not local & set(cluster_test.MUST_BE_CLUSTER)
 
 

@@ -21,11 +21,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import calibration  # noqa: E402
-import split  # noqa: E402
-import train  # noqa: E402
-from common import CLASS_NAMES, PipelineError, load_npz, load_split, run_cli, stratified_sample  # noqa: E402
-from conftest import ROOT, run_script  # noqa: E402
+from conftest import ROOT, SCRIPT_ENV, run_script  # noqa: E402
+from kit.cli import PipelineError, run_cli  # noqa: E402
+from kit.dataset import CLASS_NAMES, load_split, stratified_sample  # noqa: E402
+from kit.io import load_npz  # noqa: E402
+from models import calibration as calibration  # noqa: E402
+from models import split as split  # noqa: E402
+from models import train as train  # noqa: E402
 
 OUTPUTS = ("weights.npz", "history.json", "metrics.json", "diagnostics.npz")
 
@@ -55,14 +57,16 @@ def test_class_quotas_sum_exactly() -> None:
 
 def split_quotas(counts: np.ndarray, size: int) -> np.ndarray:
     """The quotas the split uses (via common, where the rule lives)."""
-    from common import class_quotas
+    from kit.dataset import class_quotas
 
     return class_quotas(counts, size)
 
 
 def test_split_cli_writes_disjoint_sorted_parts(prepared_dataset: Path, tmp_path: Path) -> None:
     out, meta = tmp_path / "split.npz", tmp_path / "split.json"
-    run_script("split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta)
+    run_script(
+        "models/split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta
+    )
     arrays = load_npz(out)
     validation, rest = arrays["validation"], arrays["train"]
     assert len(validation) == 50 and len(rest) == 150
@@ -74,7 +78,9 @@ def test_split_cli_writes_disjoint_sorted_parts(prepared_dataset: Path, tmp_path
         name: int(n) for name, n in zip(CLASS_NAMES, np.bincount(labels[validation], minlength=10), strict=True)
     }
     first = out.read_bytes()
-    run_script("split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta)
+    run_script(
+        "models/split.py", "--data", prepared_dataset, "--size", "50", "--seed", "3", "--output", out, "--meta", meta
+    )
     assert out.read_bytes() == first
 
 
@@ -191,10 +197,10 @@ def test_killed_process_resumes_to_the_same_result(prepared_dataset: Path, split
     killed = tmp_path / "killed"
     command = [
         sys.executable,
-        str(ROOT / "scripts" / "train.py"),
+        str(ROOT / "scripts" / "models/train.py"),
         *train_argv(prepared_dataset, split_file, killed, epochs=4),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=SCRIPT_ENV)
     deadline = time.monotonic() + 120
     while not (killed / "checkpoint.npz").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -203,7 +209,7 @@ def test_killed_process_resumes_to_the_same_result(prepared_dataset: Path, split
     if process.returncode == 0:
         pytest.skip("the run finished before it could be killed")
     assert not (killed / "weights.npz").exists()
-    result = run_script("train.py", *train_argv(prepared_dataset, split_file, killed, epochs=4))
+    result = run_script("models/train.py", *train_argv(prepared_dataset, split_file, killed, epochs=4))
     assert "resuming from" in result.stdout
     assert output_bytes(killed) == output_bytes(whole)
 
@@ -291,7 +297,7 @@ def test_learning_rate_schedules() -> None:
 
 
 def test_cli_runs_standalone(prepared_dataset: Path, split_file: Path, tmp_path: Path) -> None:
-    result = run_script("train.py", *train_argv(prepared_dataset, split_file, tmp_path / "cli", epochs=1))
+    result = run_script("models/train.py", *train_argv(prepared_dataset, split_file, tmp_path / "cli", epochs=1))
     assert "test accuracy" in result.stdout
     assert all((tmp_path / "cli" / name).exists() for name in OUTPUTS)
 
@@ -305,11 +311,11 @@ def test_train_benchmark_times_both_loops_and_fails_on_a_missed_target(
     synthetic_idx: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Both loops run on the same tiny data (the reference through torchvision's FashionMNIST reader)."""
-    import benchmark
+    from tools import benchmark
 
     raw, data = synthetic_idx["dir"], tmp_path / "data.npy"
     run_script(
-        "prepare.py", "--train-images", raw / "train-images-idx3-ubyte.gz", "--train-labels",
+        "dataset/prepare.py", "--train-images", raw / "train-images-idx3-ubyte.gz", "--train-labels",
         raw / "train-labels-idx1-ubyte.gz", "--test-images", raw / "t10k-images-idx3-ubyte.gz", "--test-labels",
         raw / "t10k-labels-idx1-ubyte.gz", "--output", data, "--meta", tmp_path / "data.json",
     )  # fmt: skip
@@ -330,7 +336,7 @@ def test_train_benchmark_times_both_loops_and_fails_on_a_missed_target(
 
 
 def test_cnn_run_check_reads_accuracy_and_training_time(tmp_path: Path) -> None:
-    import benchmark
+    from tools import benchmark
 
     (tmp_path / "m.json").write_text(json.dumps({"test_accuracy": 0.9312}))
     (tmp_path / "b.tsv").write_text("s\th:m:s\tmax_rss\n201.5\t0:03:21\t900\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmark import output_hashes
+from tools.benchmark import output_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
@@ -53,16 +53,26 @@ def test_dry_run_plans_the_whole_dag(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = planned_jobs(result)
     assert jobs["download"] == 4
-    single = ["prepare", "pca", "pca_claims", "split", "overfitting_claims", "seed_spread", "index", "all"]
-    single += ["convolutions", "conv_claims", "puzzle", "backprop", "backprop_claims", "booklet", "rulegraph"]
+    single = ["prepare", "pca_fit", "split", "overfitting_seed_spread", "index", "all", "convolutions_compute"]
+    single += ["backprop_puzzle", "backprop_network", "booklet", "rulegraph"]
     for rule in single:
         assert jobs[rule] == 1, rule
     assert jobs["train"] == 2  # the CNN and the overfit model, one seed each
-    for rule in ("provenance", "report_html", "report_pdf"):
+    for rule in ("provenance", "report_html", "report_pdf", "claims"):
         assert jobs[rule] == 4, rule  # one per explainer
-    figures = {"pca": 5, "overfitting": 8, "convolutions": 7, "backprop": 6}
-    for explainer, count in figures.items():
-        assert sum(n for rule, n in jobs.items() if rule.startswith(f"fig_{explainer}_")) == count, explainer
+    # One job per declared figure, all through the one generic rule.
+    declared = [yaml.safe_load(path.read_text()) for path in (ROOT / "workflow" / "explainers").glob("*.yaml")]
+    assert jobs["figure"] == sum(len(spec["figures"]) for spec in declared)
+
+
+def test_rules_are_few_and_figures_share_one(tmp_path: Path) -> None:
+    """The workflow stays a table of contents: at most 22 rules, of which at most 2 draw figures."""
+    result = snakemake(tmp_path, "--list-rules")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rules = [line.strip() for line in result.stdout.splitlines() if re.fullmatch(r"\s*\w+", line)]
+    assert "figure" in rules and "all" in rules
+    assert len(rules) <= 22, rules
+    assert len([rule for rule in rules if "fig" in rule]) <= 2, rules
 
 
 @pytest.mark.parametrize(
@@ -99,9 +109,11 @@ def test_a_model_setting_overrides_only_that_key(tmp_path: Path) -> None:
     config = {"models": {"overfit": {"epochs": 7}}}
     result = snakemake(tmp_path, "--dry-run", "--printshellcmds", config=config)
     assert result.returncode == 0, result.stdout + result.stderr
-    overfit = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name overfit" in line)
+    overfit = next(
+        line for line in result.stdout.splitlines() if "models/train.py" in line and "--name overfit" in line
+    )
     assert "--epochs 7" in overfit and "--train-size 2000" in overfit and "--no-batch-norm" in overfit
-    cnn = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name cnn" in line)
+    cnn = next(line for line in result.stdout.splitlines() if "models/train.py" in line and "--name cnn" in line)
     assert "--epochs 12" in cnn and "--batch-norm" in cnn and "--dropout 0.25" in cnn
 
 
@@ -110,15 +122,19 @@ def test_seeds_train_each_model_once_per_seed(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--dry-run", "--printshellcmds", config={"models": {"seeds": [3, 1]}})
     assert result.returncode == 0, result.stdout + result.stderr
     assert planned_jobs(result)["train"] == 4
-    trainings = [line for line in result.stdout.splitlines() if "train.py" in line]
+    trainings = [line for line in result.stdout.splitlines() if "models/train.py" in line]
     for model in ("cnn", "overfit"):
         for seed in (3, 1):
             weights = f"results/models/{model}/seed-{seed}/weights.npz"
             assert any(f"--name {model}" in line and f"--seed {seed} " in line and weights in line
                        for line in trainings), (model, seed)  # fmt: skip
-    spread = next(line for line in result.stdout.splitlines() if "seed_spread.py" in line and "--run" in line)
+    spread = next(
+        line for line in result.stdout.splitlines() if "overfitting/seed_spread.py" in line and "--run" in line
+    )
     assert spread.count("--run") == 4
-    curves = next(line for line in result.stdout.splitlines() if "fig_curves.py" in line and "--history" in line)
+    curves = next(
+        line for line in result.stdout.splitlines() if "overfitting/figures/curves.py" in line and "--history" in line
+    )
     assert "results/models/" in curves and "/seed-3/history.json" in curves, "figures draw the first seed"
 
 
@@ -128,7 +144,9 @@ def test_command_line_config_values_take_the_schema_types(tmp_path: Path) -> Non
     result = snakemake(tmp_path, "--dry-run", "--printshellcmds", "--config", config, 'pca={"n_components": 6}')
     assert result.returncode == 0, result.stdout + result.stderr
     assert planned_jobs(result)["train"] == 4
-    overfit = next(line for line in result.stdout.splitlines() if "train.py" in line and "--name overfit" in line)
+    overfit = next(
+        line for line in result.stdout.splitlines() if "models/train.py" in line and "--name overfit" in line
+    )
     assert "--epochs 7" in overfit and "--dropout 0.1" in overfit and "--batch-norm" in overfit
     wrong = snakemake(tmp_path, "--dry-run", "--config", 'pca={"n_components": "six"}')
     assert wrong.returncode != 0 and "pca.n_components" in wrong.stdout + wrong.stderr

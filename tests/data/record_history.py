@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from common import TEST, TRAIN, load_split, make_records, save_records  # noqa: E402
+from kit.dataset import TEST, TRAIN, load_split, make_records, save_records  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "recorded"
 
@@ -54,9 +54,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         save_records(tmp / "data.npy", subset(args.data, 3000, 200))
-        run("split.py", "--data", str(tmp / "data.npy"), "--size", "1000", "--output", str(tmp / "split.npz"),
+        run("models/split.py", "--data", str(tmp / "data.npy"), "--size", "1000", "--output", str(tmp / "split.npz"),
             "--meta", str(tmp / "split.json"))  # fmt: skip
-        run("train.py", "--name", "overfit", "--data", str(tmp / "data.npy"), "--split", str(tmp / "split.npz"),
+        run("models/train.py", "--name", "overfit", "--data", str(tmp / "data.npy"), "--split", str(tmp / "split.npz"),
             "--channels", "8", "16", "--hidden", "64", "--no-batch-norm", "--dropout", "0", "--weight-decay", "0",
             "--no-augment", "--train-size", "300", "--epochs", "30", "--batch-size", "32",
             "--learning-rate", "0.002", "--schedule", "constant", "--seed", "1", "--threads", "1",

@@ -1,69 +1,27 @@
-# Backpropagation explainer: the puzzle story simulated, and a three-layer network's gradients by hand and by autograd.
-# backprop.py is the only script that imports torch; the claims check and the figures read its history.npz and
-# metrics.json (and puzzle.json) through backprop_io.py.
-
-BACKPROP_DIR = "results/backprop"
-PUZZLE = f"{BACKPROP_DIR}/puzzle.json"
-BACKPROP_HISTORY = f"{BACKPROP_DIR}/history.npz"
-BACKPROP_METRICS = f"{BACKPROP_DIR}/metrics.json"
-BACKPROP_CLAIMS = f"{BACKPROP_DIR}/claims.json"
-#: The checked readers every backprop script after the two computing ones shares.
-BACKPROP_IO = [str(SCRIPTS / "backprop_io.py")]
-BACKPROP_SETTINGS = config["backprop"]
-#: backprop.py's flags, one per network setting of the ``backprop`` section.
-BACKPROP_ARGS = " ".join(
-    [
-        f"--train-size {BACKPROP_SETTINGS['train_size']}",
-        f"--test-size {BACKPROP_SETTINGS['test_size']}",
-        f"--hidden {quoted(BACKPROP_SETTINGS['hidden'])}",
-        f"--activation {BACKPROP_SETTINGS['activation']}",
-        f"--batch-size {BACKPROP_SETTINGS['batch_size']}",
-        f"--steps {BACKPROP_SETTINGS['steps']}",
-        f"--learning-rate {BACKPROP_SETTINGS['learning_rate']}",
-        f"--seed {BACKPROP_SETTINGS['seed']}",
-        f"--tolerance {BACKPROP_SETTINGS['tolerance']}",
-        f"--eval-every {BACKPROP_SETTINGS['eval_every']}",
-    ]
-)
-
-EXPLAINERS["backprop"] = {
-    "title": "Backpropagation as a puzzle: Tom, Dick and Harry fix their pieces",
-    "summary": "A thread's puzzle story simulated round by round, then made real: a three-layer network named Tom, "
-    "Dick and Harry learns Fashion-MNIST, its gradients worked out by hand with the chain rule and checked against "
-    "autograd at every step.",
-    "template": "backprop.html.j2",
-    "context": {
-        "puzzle": PUZZLE,
-        "metrics": BACKPROP_METRICS,
-        "claims": BACKPROP_CLAIMS,
-        "dataset": DATASET_META,
-    },
-    "figures": ["puzzle", "rounds", "agreement", "loss", "grad_norms", "flow"],
-    "key_figure": "flow",
-    "steps": ["prepare", "puzzle", "backprop", "backprop_claims"],
-    "settings": ["data", "backprop", "report"],
-}
+# Backpropagation explainer: the puzzle story simulated, and a three-layer network's gradients by hand and by
+# autograd (its claims and figures come from workflow/explainers/backprop.yaml through the generic rules of
+# explainers.smk). network.py is the only script of the explainer that imports torch.
 
 
-localrules:
-    fig_backprop_puzzle,
-    fig_backprop_rounds,
-    fig_backprop_agreement,
-    fig_backprop_loss,
-    fig_backprop_grad_norms,
-    fig_backprop_flow,
+def backprop_args():
+    """network.py's flags, one per network setting of the ``backprop`` section."""
+    s = config["backprop"]
+    keys = ["train_size", "test_size", "activation", "batch_size", "steps", "learning_rate", "seed", "tolerance"]
+    return " ".join(
+        [f"--{key.replace('_', '-')} {s[key]}" for key in keys]
+        + [f"--hidden {quoted(s['hidden'])}", f"--eval-every {s['eval_every']}"]
+    )
 
 
-rule puzzle:
+rule backprop_puzzle:
     input:
-        code=SCRIPTS / "puzzle.py",
-        shared=SHARED_CODE,
+        **script("backprop/puzzle.py"),
     output:
-        PUZZLE,
+        "results/backprop/puzzle.json",
     log:
-        "logs/backprop/puzzle.log",
+        log_file("backprop_puzzle"),
     benchmark:
-        benchmark_file("puzzle")
+        benchmark_file("backprop_puzzle")
     conda:
         ENV
     threads: 1
@@ -71,28 +29,27 @@ rule puzzle:
         mem_mb=200,
         runtime=5,
     params:
-        python=PYTHON,
-        seed=BACKPROP_SETTINGS["puzzle_seed"],
-        fraction=BACKPROP_SETTINGS["fix_fraction"],
-        target=BACKPROP_SETTINGS["target_wrong"],
-        rounds=BACKPROP_SETTINGS["max_rounds"],
+        run=RUN,
+        seed=config["backprop"]["puzzle_seed"],
+        fraction=config["backprop"]["fix_fraction"],
+        target=config["backprop"]["target_wrong"],
+        rounds=config["backprop"]["max_rounds"],
     shell:
-        "{params.python} {input.code:q} --seed {params.seed} --fix-fraction {params.fraction}"
+        "{params.run} {input.code:q} --seed {params.seed} --fix-fraction {params.fraction}"
         " --target {params.target} --max-rounds {params.rounds} --output {output:q} > {log:q} 2>&1"
 
 
-rule backprop:
+rule backprop_network:
     input:
         data=DATASET,
-        code=SCRIPTS / "backprop.py",
-        shared=SHARED_CODE + BACKPROP_IO,
+        **script("backprop/network.py"),
     output:
-        history=BACKPROP_HISTORY,
-        metrics=BACKPROP_METRICS,
+        history="results/backprop/history.npz",
+        metrics="results/backprop/metrics.json",
     log:
-        "logs/backprop/backprop.log",
+        log_file("backprop_network"),
     benchmark:
-        benchmark_file("backprop")
+        benchmark_file("backprop_network")
     conda:
         ENV
     # One thread: the matrices are small, and one thread keeps the float64 sums (and so the bytes) the same.
@@ -102,181 +59,8 @@ rule backprop:
         mem_mb=1000,
         runtime=10,
     params:
-        python=PYTHON,
-        args=BACKPROP_ARGS,
+        run=RUN,
+        args=backprop_args(),
     shell:
-        "{params.python} {input.code:q} --data {input.data:q} {params.args} --threads {threads}"
+        "{params.run} {input.code:q} --data {input.data:q} {params.args} --threads {threads}"
         " --history {output.history:q} --metrics {output.metrics:q} > {log:q} 2>&1"
-
-
-rule backprop_claims:
-    input:
-        puzzle=PUZZLE,
-        history=BACKPROP_HISTORY,
-        metrics=BACKPROP_METRICS,
-        code=SCRIPTS / "backprop_claims.py",
-        shared=SHARED_CODE + BACKPROP_IO,
-    output:
-        BACKPROP_CLAIMS,
-    log:
-        "logs/backprop/claims.log",
-    benchmark:
-        benchmark_file("backprop_claims")
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --puzzle {input.puzzle:q} --history {input.history:q}"
-        " --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_puzzle:
-    input:
-        puzzle=PUZZLE,
-        code=SCRIPTS / "fig_backprop_puzzle.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "puzzle"),
-        meta="results/figures/backprop/puzzle.json",
-    log:
-        "logs/figures/backprop/puzzle.log",
-    benchmark:
-        benchmark_file("fig_backprop_puzzle")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --puzzle {input.puzzle:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_rounds:
-    input:
-        puzzle=PUZZLE,
-        code=SCRIPTS / "fig_backprop_rounds.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "rounds"),
-        meta="results/figures/backprop/rounds.json",
-    log:
-        "logs/figures/backprop/rounds.log",
-    benchmark:
-        benchmark_file("fig_backprop_rounds")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --puzzle {input.puzzle:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_agreement:
-    input:
-        history=BACKPROP_HISTORY,
-        metrics=BACKPROP_METRICS,
-        code=SCRIPTS / "fig_backprop_agreement.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "agreement"),
-        meta="results/figures/backprop/agreement.json",
-    log:
-        "logs/figures/backprop/agreement.log",
-    benchmark:
-        benchmark_file("fig_backprop_agreement")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --history {input.history:q} --metrics {input.metrics:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_loss:
-    input:
-        history=BACKPROP_HISTORY,
-        metrics=BACKPROP_METRICS,
-        code=SCRIPTS / "fig_backprop_loss.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "loss"),
-        meta="results/figures/backprop/loss.json",
-    log:
-        "logs/figures/backprop/loss.log",
-    benchmark:
-        benchmark_file("fig_backprop_loss")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --history {input.history:q} --metrics {input.metrics:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_grad_norms:
-    input:
-        history=BACKPROP_HISTORY,
-        code=SCRIPTS / "fig_backprop_grad_norms.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "grad_norms"),
-        meta="results/figures/backprop/grad_norms.json",
-    log:
-        "logs/figures/backprop/grad_norms.log",
-    benchmark:
-        benchmark_file("fig_backprop_grad_norms")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --history {input.history:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"
-
-
-rule fig_backprop_flow:
-    input:
-        history=BACKPROP_HISTORY,
-        metrics=BACKPROP_METRICS,
-        code=SCRIPTS / "fig_backprop_flow.py",
-        shared=PLOT_CODE + BACKPROP_IO,
-    output:
-        svg=figure_output("backprop", "flow"),
-        meta="results/figures/backprop/flow.json",
-    log:
-        "logs/figures/backprop/flow.log",
-    benchmark:
-        benchmark_file("fig_backprop_flow")
-    conda:
-        ENV
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-    shell:
-        "{params.python} {input.code:q} --history {input.history:q} --metrics {input.metrics:q}"
-        " --output {output.svg:q} --meta {output.meta:q} > {log:q} 2>&1"

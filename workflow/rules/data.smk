@@ -8,13 +8,12 @@ localrules:
 
 rule download:
     input:
-        code=SCRIPTS / "download.py",
-        shared=SHARED_CODE,
+        **script("dataset/download.py"),
     output:
         gz="results/data/raw/{name}.gz",
         meta="results/data/raw/{name}.json",
     log:
-        "logs/download/{name}.log",
+        log_file("download/{name}"),
     benchmark:
         benchmark_file("download/{name}")
     wildcard_constraints:
@@ -26,24 +25,23 @@ rule download:
         mem_mb=200,
         runtime=15,
     params:
-        python=PYTHON,
+        run=RUN,
         sources=quoted(config["data"]["sources"], "--source"),
         timeout=config["data"]["download_timeout"],
     shell:
-        "{params.python} {input.code:q} --name {wildcards.name} {params.sources} --timeout {params.timeout}"
+        "{params.run} {input.code:q} --name {wildcards.name} {params.sources} --timeout {params.timeout}"
         " --output {output.gz:q} --meta {output.meta:q} > {log:q} 2>&1"
 
 
 rule prepare:
     input:
         **{key: f"results/data/raw/{name}.gz" for key, name in RAW_FILES.items()},
-        code=SCRIPTS / "prepare.py",
-        shared=SHARED_CODE,
+        **script("dataset/prepare.py"),
     output:
         data=DATASET,
         meta=DATASET_META,
     log:
-        "logs/prepare.log",
+        log_file("prepare"),
     benchmark:
         benchmark_file("prepare")
     conda:
@@ -53,9 +51,9 @@ rule prepare:
         mem_mb=600,
         runtime=5,
     params:
-        python=PYTHON,
+        run=RUN,
         subset=subset_args(),
     shell:
-        "{params.python} {input.code:q} --train-images {input.train_images:q} --train-labels {input.train_labels:q}"
+        "{params.run} {input.code:q} --train-images {input.train_images:q} --train-labels {input.train_labels:q}"
         " --test-images {input.test_images:q} --test-labels {input.test_labels:q} {params.subset}"
         " --output {output.data:q} --meta {output.meta:q} > {log:q} 2>&1"

@@ -1,16 +1,16 @@
-# Models stage: the validation split both models share, the two trainings, and the overfitting claims check.
+# Models stage: the validation split both models share and the trainings (one job per model and seed). The
+# overfitting and the convolutions explainers read these outputs.
 
 
 rule split:
     input:
         data=DATASET,
-        code=SCRIPTS / "split.py",
-        shared=SHARED_CODE,
+        **script("models/split.py"),
     output:
         split=SPLIT,
         meta=SPLIT_META,
     log:
-        "logs/split.log",
+        log_file("split"),
     benchmark:
         benchmark_file("split")
     conda:
@@ -20,11 +20,11 @@ rule split:
         mem_mb=500,
         runtime=5,
     params:
-        python=PYTHON,
+        run=RUN,
         size=config["models"]["validation_size"],
         seed=config["models"]["split_seed"],
     shell:
-        "{params.python} {input.code:q} --data {input.data:q} --size {params.size} --seed {params.seed}"
+        "{params.run} {input.code:q} --data {input.data:q} --size {params.size} --seed {params.seed}"
         " --output {output.split:q} --meta {output.meta:q} > {log:q} 2>&1"
 
 
@@ -32,15 +32,14 @@ rule train:
     input:
         data=DATASET,
         split=SPLIT,
-        code=SCRIPTS / "train.py",
-        shared=SHARED_CODE + MODEL_PLOT_CODE,
+        **script("models/train.py"),
     output:
         weights=model_file("{model}", "weights.npz", "{seed}"),
         history=model_file("{model}", "history.json", "{seed}"),
         metrics=model_file("{model}", "metrics.json", "{seed}"),
         diagnostics=model_file("{model}", "diagnostics.npz", "{seed}"),
     log:
-        "logs/train/{model}/seed-{seed}.log",
+        log_file("train/{model}/seed-{seed}"),
     benchmark:
         benchmark_file("train/{model}/seed-{seed}")
     wildcard_constraints:
@@ -57,67 +56,11 @@ rule train:
         runtime=15,
         gpu=train_gpus,
     params:
-        python=PYTHON,
+        run=RUN,
         args=train_args,
         checkpoint=checkpoint_file,
     shell:
-        "{params.python} {input.code:q} --name {wildcards.model} --data {input.data:q} --split {input.split:q}"
+        "{params.run} {input.code:q} --name {wildcards.model} --data {input.data:q} --split {input.split:q}"
         " {params.args} --threads {threads} --checkpoint {params.checkpoint:q} --weights {output.weights:q}"
         " --history {output.history:q} --metrics {output.metrics:q} --diagnostics {output.diagnostics:q}"
         " > {log:q} 2>&1"
-
-
-rule overfitting_claims:
-    input:
-        history=model_file("overfit", "history.json"),
-        metrics=model_file("overfit", "metrics.json"),
-        code=SCRIPTS / "overfitting_claims.py",
-        shared=SHARED_CODE,
-    output:
-        "results/overfitting/claims.json",
-    log:
-        "logs/overfitting_claims.log",
-    benchmark:
-        benchmark_file("overfitting_claims")
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-        loss=config["overfitting"]["min_loss_rise_percent"],
-        accuracy=config["overfitting"]["min_accuracy_rise_points"],
-        wrong=config["overfitting"]["min_wrong_share_of_rise"],
-        removed=config["overfitting"]["min_removed_percent"],
-    shell:
-        "{params.python} {input.code:q} --history {input.history:q} --metrics {input.metrics:q}"
-        " --min-loss-rise-percent {params.loss} --min-accuracy-rise-points {params.accuracy}"
-        " --min-wrong-share-of-rise {params.wrong} --min-removed-percent {params.removed} --output {output:q}"
-        " > {log:q} 2>&1"
-
-
-rule seed_spread:
-    input:
-        histories=expand(model_file("{model}", "history.json", "{seed}"), model=MODELS, seed=SEEDS),
-        metrics=expand(model_file("{model}", "metrics.json", "{seed}"), model=MODELS, seed=SEEDS),
-        code=SCRIPTS / "seed_spread.py",
-        shared=SHARED_CODE + MODEL_PLOT_CODE,
-    output:
-        "results/overfitting/seeds.json",
-    log:
-        "logs/seed_spread.log",
-    benchmark:
-        benchmark_file("seed_spread")
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=300,
-        runtime=5,
-    params:
-        python=PYTHON,
-        runs=seed_runs,
-    shell:
-        "{params.python} {input.code:q} {params.runs} --output {output:q} > {log:q} 2>&1"

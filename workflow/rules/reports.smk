@@ -2,11 +2,6 @@
 # and the site index.
 
 
-# An explainer is one of the registered names, so that results/reports/booklet.pdf is never read as one.
-wildcard_constraints:
-    explainer="|".join(EXPLAINERS),
-
-
 localrules:
     provenance,
     report_html,
@@ -19,12 +14,11 @@ localrules:
 rule provenance:
     input:
         unpack(provenance_inputs),
-        code=SCRIPTS / "provenance.py",
-        shared=SHARED_CODE,
+        **script("publish/provenance.py"),
     output:
         "results/provenance/{explainer}.json",
     log:
-        "logs/provenance/{explainer}.log",
+        log_file("provenance/{explainer}"),
     benchmark:
         benchmark_file("provenance/{explainer}")
     conda:
@@ -33,11 +27,11 @@ rule provenance:
         mem_mb=200,
         runtime=5,
     params:
-        python=PYTHON,
+        run=RUN,
         settings=explainer_settings,
         benchmarks=provenance_args,
     shell:
-        "{params.python} {input.code:q} --explainer {wildcards.explainer} --data-meta {input.data:q}"
+        "{params.run} {input.code:q} --explainer {wildcards.explainer} --data-meta {input.data:q}"
         " --settings {params.settings} {params.benchmarks} --output {output:q} > {log:q} 2>&1"
 
 
@@ -53,7 +47,7 @@ rule report_html:
             labels={"file": "HTML page"},
         ),
     log:
-        "logs/reports/{explainer}.html.log",
+        log_file("report_html/{explainer}"),
     benchmark:
         benchmark_file("report_html/{explainer}")
     conda:
@@ -62,15 +56,15 @@ rule report_html:
         mem_mb=300,
         runtime=5,
     params:
-        python=PYTHON,
-        templates=TEMPLATES,
+        run=RUN,
+        templates=str(TEMPLATES),
         template=report_template,
         args=report_args,
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
         run_times="--run-times" if config["report"]["run_times"] else "",
     shell:
-        "{params.python} {input.code:q} --template {params.template} --templates-dir {params.templates:q} {params.args}"
+        "{params.run} {input.code:q} --template {params.template} --templates-dir {params.templates:q} {params.args}"
         " --site-title {params.title} --site-author {params.author} {params.run_times} --output {output:q}"
         " > {log:q} 2>&1"
 
@@ -79,8 +73,8 @@ rule report_pdf:
     input:
         html="results/reports/{explainer}.html",
         figures=pdf_figures,
-        code=SCRIPTS / "render_pdf.py",
-        shared=SHARED_CODE,
+        stylesheet=TEMPLATES / "print.css",
+        **script("publish/render_pdf.py"),
     output:
         report(
             "results/reports/{explainer}.pdf",
@@ -90,7 +84,7 @@ rule report_pdf:
             labels={"file": "PDF handout"},
         ),
     log:
-        "logs/reports/{explainer}.pdf.log",
+        log_file("report_pdf/{explainer}"),
     benchmark:
         benchmark_file("report_pdf/{explainer}")
     conda:
@@ -99,13 +93,13 @@ rule report_pdf:
         mem_mb=800,
         runtime=10,
     params:
-        python=PYTHON,
-        templates=TEMPLATES,
+        run=RUN,
+        templates=str(TEMPLATES),
         page_size=config["report"]["page_size"],
-        results=RESULTS_DIR,
+        results="results",
     shell:
-        "{params.python} {input.code:q} --html {input.html:q} --allow {params.results:q} --allow {params.templates:q}"
-        " --page-size {params.page_size} --stylesheet {params.templates:q}/print.css --output {output:q}"
+        "{params.run} {input.code:q} --html {input.html:q} --allow {params.results:q} --allow {params.templates:q}"
+        " --page-size {params.page_size} --stylesheet {input.stylesheet:q} --output {output:q}"
         " > {log:q} 2>&1"
 
 
@@ -113,11 +107,10 @@ rule booklet:
     input:
         pages=expand("results/reports/{explainer}.html", explainer=EXPLAINERS),
         provenance=expand("results/provenance/{explainer}.json", explainer=EXPLAINERS),
-        figures=[path for explainer in EXPLAINERS for path in explainer_figures(explainer)],
-        templates=sorted(str(path) for path in TEMPLATES.iterdir() if path.is_file()),
-        code=SCRIPTS / "render_booklet.py",
-        renderers=[str(SCRIPTS / "render_html.py"), str(SCRIPTS / "render_pdf.py")],
-        shared=SHARED_CODE,
+        figures=[path for item in EXPLAINERS.values() for path in item.figure_files()],
+        templates=templates_of("booklet.html.j2"),
+        stylesheet=TEMPLATES / "print.css",
+        **script("publish/render_booklet.py"),
     output:
         html="results/reports/booklet.html",
         pdf=report(
@@ -127,7 +120,7 @@ rule booklet:
             labels={"file": "booklet (PDF)"},
         ),
     log:
-        "logs/reports/booklet.log",
+        log_file("booklet"),
     benchmark:
         benchmark_file("booklet")
     conda:
@@ -137,20 +130,20 @@ rule booklet:
         mem_mb=1000,
         runtime=10,
     params:
-        python=PYTHON,
-        templates=TEMPLATES,
+        run=RUN,
+        templates=str(TEMPLATES),
         page_size=config["report"]["page_size"],
-        results=RESULTS_DIR,
+        results="results",
         pages=quoted([f"{name}=results/reports/{name}.html" for name in EXPLAINERS], "--page"),
         records=quoted([f"{name}=results/provenance/{name}.json" for name in EXPLAINERS], "--provenance"),
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
         run_times="--run-times" if config["report"]["run_times"] else "",
     shell:
-        "{params.python} {input.code:q} {params.pages} {params.records} --templates-dir {params.templates:q}"
+        "{params.run} {input.code:q} {params.pages} {params.records} --templates-dir {params.templates:q}"
         " --site-title {params.title} --site-author {params.author} {params.run_times}"
         " --allow {params.results:q} --allow {params.templates:q} --page-size {params.page_size}"
-        " --stylesheet {params.templates:q}/print.css"
+        " --stylesheet {input.stylesheet:q}"
         " --html-output {output.html:q} --output {output.pdf:q} > {log:q} 2>&1"
 
 
@@ -160,13 +153,12 @@ rule index:
         booklet="results/reports/booklet.pdf",
         figures=list(index_figures().values()),
         sidecars=[path.removesuffix(".svg") + ".json" for path in index_figures().values()],
-        templates=sorted(str(path) for path in TEMPLATES.iterdir() if path.is_file()),
-        code=SCRIPTS / "render_html.py",
-        shared=SHARED_CODE,
+        templates=templates_of("index.html.j2"),
+        **script("publish/render_html.py"),
     output:
         report("results/index.html", caption="../report/site.rst", category="site", labels={"file": "index"}),
     log:
-        "logs/index.log",
+        log_file("index"),
     benchmark:
         benchmark_file("index")
     conda:
@@ -175,14 +167,14 @@ rule index:
         mem_mb=300,
         runtime=5,
     params:
-        python=PYTHON,
-        templates=TEMPLATES,
+        run=RUN,
+        templates=str(TEMPLATES),
         explainers=shlex.quote(index_entries()),
         figures=index_figure_args(),
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
     shell:
-        "{params.python} {input.code:q} --template index.html.j2 --templates-dir {params.templates:q}"
+        "{params.run} {input.code:q} --template index.html.j2 --templates-dir {params.templates:q}"
         " --explainers {params.explainers} {params.figures} --site-title {params.title}"
         " --site-author {params.author} --output {output:q} > {log:q} 2>&1"
 
@@ -193,13 +185,12 @@ rule rulegraph:
     input:
         workflow=[str(ROOT / "workflow" / "Snakefile")]
         + sorted(str(path) for path in (ROOT / "workflow" / "rules").glob("*.smk")),
-        code=SCRIPTS / "rulegraph.py",
-        shared=PLOT_CODE,
+        **script("publish/rulegraph.py"),
     output:
         svg=RULEGRAPH,
         sidecar=RULEGRAPH.removesuffix(".svg") + ".json",
     log:
-        "logs/rulegraph.log",
+        log_file("rulegraph"),
     benchmark:
         benchmark_file("rulegraph")
     conda:
@@ -208,10 +199,10 @@ rule rulegraph:
         mem_mb=600,
         runtime=5,
     params:
-        python=PYTHON,
+        run=RUN,
         # The config files this run reads (config/config.yaml of the working folder unless --configfile says
         # otherwise), made absolute because rulegraph.py runs Snakemake in another folder.
         configfiles=quoted([Path(path).resolve() for path in workflow.configfiles], "--configfile"),
     shell:
-        "{params.python} {input.code:q} --snakefile {input.workflow[0]:q} {params.configfiles}"
+        "{params.run} {input.code:q} --snakefile {input.workflow[0]:q} {params.configfiles}"
         " --rankdir TB --output {output.svg:q} --sidecar {output.sidecar:q} > {log:q} 2>&1"

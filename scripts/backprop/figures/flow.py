@@ -1,0 +1,168 @@
+"""How the correction flows back from Harry through Dick to Tom: the size of the backward message at each hop.
+
+The message is the error signal of one image: at Harry's output it is ``delta_Harry = softmax - onehot``; the
+chain rule sends it back through Harry's weights (``delta_Harry W_Harry^T``), through Dick's activation slope
+(``delta_Dick``), through Dick's weights and through Tom's slope (``delta_Tom``). A layer's weight gradient is
+its input times its delta, so Dick's update is built from what is left of Harry's signal after one layer, and
+Tom's after two. Its size is the L2 norm per image, averaged over the step's mini-batch.
+
+Left: the mean size at each of the five hops over all steps, with the mean factor by which each hop multiplies
+it. Right: the three deltas over the steps (trailing mean, log y). Reads ``history.npz`` and ``metrics.json``.
+
+    PYTHONPATH=scripts python scripts/backprop/figures/flow.py --history results/backprop/history.npz \\
+        --metrics results/backprop/metrics.json \\
+        --output results/figures/backprop/flow.svg --meta results/figures/backprop/flow.json
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from backprop.bpio import MESSAGE_STAGES, PERSON_INDEX, TIMES, moving_average, read_history, read_metrics
+from kit.cli import PipelineError, run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import LINESTYLES, PALETTE, apply_style, new_figure, percent, set_title
+
+#: Short axis labels of the five hops, and whose colour each bar takes (the layer the message has reached).
+HOP_LABELS: dict[str, str] = {
+    "harry": "δ Harry\n(output)",
+    "harry_to_dick": "through\nHarry's W",
+    "dick": "δ Dick",
+    "dick_to_tom": "through\nDick's W",
+    "tom": "δ Tom",
+}
+HOP_OWNER: dict[str, str] = {
+    "harry": "Harry",
+    "harry_to_dick": "Dick",
+    "dick": "Dick",
+    "dick_to_tom": "Tom",
+    "tom": "Tom",
+}
+#: What each hop does to the message, for the sidecar's factors.
+HOP_STEPS: tuple[tuple[str, str, str], ...] = (
+    ("harry_weights", "harry", "harry_to_dick"),
+    ("dick_slope", "harry_to_dick", "dick"),
+    ("dick_weights", "dick", "dick_to_tom"),
+    ("tom_slope", "dick_to_tom", "tom"),
+)
+
+
+def flow_numbers(history: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Mean size at each hop over all steps, and each hop's factor as the ratio of those means.
+
+    Why ratios of means: the factors then multiply exactly to the ratio of the bars they sit between, so the
+    chart adds up (delta_Tom / delta_Harry is the product of the four factors).
+    """
+    sizes = {stage: float(np.mean(history[f"message_{stage}"])) for stage in MESSAGE_STAGES}
+
+    def ratio(top: str, bottom: str) -> float:
+        return sizes[top] / sizes[bottom]
+
+    factors = {name: ratio(after, before) for name, before, after in HOP_STEPS}
+    return {
+        "sizes": sizes,
+        "factors": factors,
+        "dick_over_harry": ratio("dick", "harry"),
+        "tom_over_harry": ratio("tom", "harry"),
+    }
+
+
+def plot_flow(history: dict[str, np.ndarray], numbers: dict[str, Any], window: int, title: str) -> Figure:
+    """The waterfall of mean sizes (left) and the three deltas over the steps (right)."""
+    fig = new_figure(3.2)
+    left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
+    x = np.arange(len(MESSAGE_STAGES))
+    heights = [numbers["sizes"][stage] for stage in MESSAGE_STAGES]
+    for i, stage in enumerate(MESSAGE_STAGES):
+        colour = PALETTE[PERSON_INDEX[HOP_OWNER[stage]]]
+        delta = stage in ("harry", "dick", "tom")
+        left.bar(i, heights[i], width=0.62, color=colour if delta else "white", edgecolor=colour, linewidth=1.2,
+                 hatch="" if delta else "///")  # fmt: skip
+    top = max(heights)
+    for i, (name, before, after) in enumerate(HOP_STEPS):
+        # A short arrow from the top of one bar to the top of the next, labelled with the hop's mean factor.
+        y0, y1 = numbers["sizes"][before], numbers["sizes"][after]
+        left.annotate("", xy=(i + 0.72, y1), xytext=(i + 0.28, y0),
+                      arrowprops={"arrowstyle": "-|>", "color": "#333333", "linewidth": 1.0})  # fmt: skip
+        left.text(i + 0.5, max(y0, y1) + 0.04 * top, f"{TIMES}{numbers['factors'][name]:.2f}", ha="center",
+                  va="bottom", fontsize=8, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})  # fmt: skip
+    left.set_xticks(x, [HOP_LABELS[stage] for stage in MESSAGE_STAGES], fontsize=7.5)
+    left.set_ylim(0, 1.18 * top)
+    left.set_ylabel("mean size per image (L2 norm)")
+    left.set_title("Mean size at each hop, Harry → Tom")
+    left.grid(axis="x", visible=False)
+
+    steps = history["step"]
+    for stage in ("harry", "dick", "tom"):
+        i = PERSON_INDEX[HOP_OWNER[stage]]
+        right.plot(steps, moving_average(history[f"message_{stage}"], window), color=PALETTE[i],
+                   linestyle=LINESTYLES[i], label=f"δ {HOP_OWNER[stage]}")  # fmt: skip
+    right.set_yscale("log")
+    right.set_xlim(0, int(steps[-1]))
+    right.set_xlabel("SGD step")
+    right.set_ylabel("size per image (log scale)")
+    right.set_title(f"The three deltas (mean of {window} steps)")
+    low, high = right.get_ylim()
+    right.set_ylim(low, high * 4)  # room for the legend above the lines
+    right.legend(loc="upper right", ncols=3, handlelength=1.8, columnspacing=1.0)
+    set_title(fig, title)
+    return fig
+
+
+def describe(history: dict[str, np.ndarray], metrics: dict[str, Any], window: int) -> dict[str, Any]:
+    """Title, alt text and the numbers the page quotes."""
+    numbers = flow_numbers(history)
+    f, s = numbers["factors"], numbers["sizes"]
+    activation = metrics["settings"]["activation"]
+    weights = "enlarges" if min(f["harry_weights"], f["dick_weights"]) > 1 else "changes"
+    title = (
+        f"Going back, each {activation} slope shrinks the error signal ({TIMES}{f['dick_slope']:.2f} at Dick, "
+        f"{TIMES}{f['tom_slope']:.2f} at Tom) and each weight layer {weights} it; on average δ Tom "
+        f"is {percent(numbers['tom_over_harry'], 0)} the size of δ Harry"
+    )
+    hops = "; ".join(f"{HOP_LABELS[stage].replace(chr(10), ' ')}: {s[stage]:.3f}" for stage in MESSAGE_STAGES)
+    alt = (
+        f"Left: bar chart of the mean size (L2 norm per image) of the backward error message at five hops, "
+        f"averaged over {len(history['step']):,} SGD steps: {hops}. The factors between hops are "
+        f"{TIMES}{f['harry_weights']:.2f} through Harry's weights, {TIMES}{f['dick_slope']:.2f} through Dick's "
+        f"slope, {TIMES}{f['dick_weights']:.2f} through Dick's weights and {TIMES}{f['tom_slope']:.2f} through "
+        f"Tom's slope. Right: line chart, log y, of δ Harry, δ Dick and δ Tom over the steps (trailing mean of "
+        f"{window}). Averaged over the steps, δ Dick is {percent(numbers['dick_over_harry'], 0)} and δ Tom "
+        f"{percent(numbers['tom_over_harry'], 0)} the size of δ Harry."
+    )
+    return {
+        "title": title,
+        "alt": alt,
+        "window": window,
+        "activation": activation,
+        "sizes": {k: round_significant(v) for k, v in s.items()},
+        "factors": {k: round_significant(v) for k, v in f.items()},
+        "dick_over_harry": round_significant(numbers["dick_over_harry"]),
+        "tom_over_harry": round_significant(numbers["tom_over_harry"]),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, read the run and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
+    parser.add_argument("--window", type=int, default=25, help="steps in the trailing mean (default 25)")
+    args = parser.parse_args(argv)
+    if args.window < 1:
+        raise PipelineError(f"--window must be at least 1, got {args.window}")
+    history, metrics = read_history(args.history), read_metrics(args.metrics)
+    apply_style()
+    info = describe(history, metrics, args.window)
+    publish(plot_flow(history, flow_numbers(history), args.window, info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,108 @@
+"""The Tom-Dick-Harry network learning: loss and accuracy over the SGD steps.
+
+Left: the cross-entropy of each step's mini-batch (thin, grey), and the loss on the whole training subset and on
+the held-out test images at the evaluation steps. Right: accuracy on both. Reads ``history.npz`` and
+``metrics.json`` (backprop.py).
+
+    PYTHONPATH=scripts python scripts/backprop/figures/loss.py --history results/backprop/history.npz \\
+        --metrics results/backprop/metrics.json \\
+        --output results/figures/backprop/loss.svg --meta results/figures/backprop/loss.json
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from backprop.bpio import read_history, read_metrics
+from kit.cli import run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import PALETTE, apply_style, new_figure, percent, set_title
+
+
+def plot_loss(history: dict[str, np.ndarray], metrics: dict[str, Any], title: str) -> Figure:
+    """Loss (left) and accuracy (right) against the step."""
+    steps, evals = history["step"], history["eval_step"]
+    n_train, n_test = metrics["n_train"], metrics["n_test"]
+    fig = new_figure(3.1)
+    left, right = fig.subplots(1, 2)
+    left.plot(steps, history["batch_loss"], color="#b0b0b0", linestyle="-", linewidth=0.6, label="mini-batch")
+    for key, colour, style, marker, label in (
+        ("train", PALETTE[0], "-", "o", f"{n_train:,} training images"),
+        ("test", PALETTE[1], "--", "s", f"{n_test:,} test images"),
+    ):
+        every = max(1, len(evals) // 12)
+        left.plot(evals, history[f"{key}_loss"], color=colour, linestyle=style, marker=marker, markersize=3.5,
+                  markevery=every, label=label)  # fmt: skip
+        right.plot(evals, 100 * history[f"{key}_accuracy"], color=colour, linestyle=style, marker=marker,
+                   markersize=3.5, markevery=every, label=label)  # fmt: skip
+    left.set_ylim(0, 1.05 * float(max(history["batch_loss"].max(), history["test_loss"].max())))
+    left.set_xlabel("SGD step")
+    left.set_ylabel("cross-entropy loss (nats)")
+    left.set_title("Loss")
+    right.set_ylim(0, 100)
+    right.set_xlabel("SGD step")
+    right.set_ylabel("accuracy (%)")
+    right.set_title("Accuracy")
+    for ax in (left, right):
+        ax.set_xlim(0, int(steps[-1]))
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    set_title(fig, title)
+    return fig
+
+
+def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any]:
+    """Title, alt text and numbers: where the loss and accuracy start and end."""
+    n_steps = int(history["step"][-1])
+    n_train, n_test = metrics["n_train"], metrics["n_test"]
+    first = {key: float(history[key][0]) for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
+    last = {key: float(history[key][-1]) for key in first}
+    falls = last["train_loss"] < first["train_loss"]
+    verb = "falls" if falls else "does not fall"
+    title = (
+        f"The loss on the {n_train:,} training images {verb} from {first['train_loss']:.2f} to "
+        f"{last['train_loss']:.2f} nats in {n_steps:,} SGD steps; test accuracy reaches "
+        f"{percent(last['test_accuracy'])}"
+    )
+    alt = (
+        f"Two line charts over {n_steps:,} SGD steps. Left: cross-entropy loss. The mini-batch loss (grey, "
+        f"noisy) goes from {history['batch_loss'][0]:.2f} to {history['batch_loss'][-1]:.2f}; the loss on the "
+        f"{n_train:,} training images from {first['train_loss']:.3f} to {last['train_loss']:.3f} nats, on the "
+        f"{n_test:,} test images from {first['test_loss']:.3f} to {last['test_loss']:.3f}. Right: accuracy, "
+        f"from {percent(first['train_accuracy'])} to {percent(last['train_accuracy'])} on the training images "
+        f"and from {percent(first['test_accuracy'])} to {percent(last['test_accuracy'])} on the test images."
+    )
+    lowest = int(np.argmin(history["test_loss"]))
+    return {
+        "title": title,
+        "alt": alt,
+        "steps": n_steps,
+        "loss_falls": falls,
+        "first": {key: round_significant(value) for key, value in first.items()},
+        "last": {key: round_significant(value) for key, value in last.items()},
+        "test_loss_min": round_significant(float(history["test_loss"][lowest])),
+        "test_loss_min_step": int(history["eval_step"][lowest]),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, read the run and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
+    args = parser.parse_args(argv)
+    history, metrics = read_history(args.history), read_metrics(args.metrics)
+    apply_style()
+    info = describe(history, metrics)
+    publish(plot_loss(history, metrics, info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

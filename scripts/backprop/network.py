@@ -1,0 +1,524 @@
+"""Backpropagation by hand and by autograd: a three-layer network named Tom, Dick and Harry on Fashion-MNIST.
+
+The network is the puzzle story made real. Tom is the first layer (784 pixels -> ``h1`` units), Dick the second
+(``h1`` -> ``h2``), Harry the output layer (``h2`` -> 10 class scores); the hidden layers use a sigmoid (or ReLU)
+and the loss is the mean softmax cross-entropy. Everything is float64.
+
+Every training step computes the gradients twice on the same mini-batch:
+
+* by hand with NumPy: the forward pass caches each layer's pre-activations ``z`` and activations ``a``; the
+  backward pass starts from Harry's error signal ``delta_Harry = softmax(z_Harry) - onehot(y)``, turns it into
+  Harry's gradient, sends it back through Harry's weights and Dick's activation slope to get ``delta_Dick``, and
+  from there through Dick's weights and Tom's slope to get ``delta_Tom`` (the chain rule, layer by layer);
+* by ``torch.autograd`` from the same weights.
+
+Per layer the relative error is ``max |g_numpy - g_autograd| / max |g_autograd|`` over all of that layer's
+weight and bias entries. It must stay below ``--tolerance`` at every step, or the run stops with an error and
+writes nothing. Training is plain SGD with the NumPy gradients. Recorded per step: the batch loss, the loss and
+accuracy on the whole training subset and on held-out test images, each layer's gradient norm, each layer's
+relative error, and the size of the backward message (mean per-image L2 norm of the error signal) at each hop:
+at Harry's output, after Harry's weights, after Dick's slope (``delta_Dick``), after Dick's weights, and after
+Tom's slope (``delta_Tom``).
+
+Usage::
+
+    PYTHONPATH=scripts python scripts/backprop/network.py --data results/data/fashion-mnist.npy --train-size 2000 --test-size 1000 \\
+        --hidden 64 32 --activation sigmoid --batch-size 100 --steps 1000 --learning-rate 0.5 --seed 1 \\
+        --tolerance 1e-6 --eval-every 10 --threads 1 \\
+        --history results/backprop/history.npz --metrics results/backprop/metrics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from backprop.bpio import LAYERS, MESSAGE_STAGES, PEOPLE
+from kit.cli import PipelineError, run_cli
+from kit.dataset import CLASS_NAMES, load_split, stratified_sample
+from kit.io import rounded, save_npz, write_json
+
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu")
+
+#: How many weight-gradient entries per layer the agreement figure plots (a seeded sample of each layer).
+SAMPLE_ENTRIES = 300
+
+RELATIVE_ERROR_DEFINITION = (
+    "For each layer, all entries of its weight and bias gradients: max |g_numpy - g_autograd| divided by "
+    "max |g_autograd| (the largest absolute difference, relative to the largest gradient entry)."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides the run (the command-line flags), written into metrics.json."""
+
+    train_size: int = 2000
+    test_size: int = 1000
+    hidden: tuple[int, int] = (64, 32)
+    activation: str = "sigmoid"
+    batch_size: int = 100
+    steps: int = 1000
+    learning_rate: float = 0.5
+    seed: int = 1
+    tolerance: float = 1e-6
+    eval_every: int = 10
+
+
+# --------------------------------------------------------------------------------------------------------
+# The network, by hand
+# --------------------------------------------------------------------------------------------------------
+
+
+def layer_sizes(n_inputs: int, hidden: Sequence[int], n_classes: int) -> dict[str, tuple[int, int]]:
+    """(inputs, outputs) of Tom, Dick and Harry."""
+    h1, h2 = hidden
+    return {"tom": (n_inputs, h1), "dick": (h1, h2), "harry": (h2, n_classes)}
+
+
+def init_params(sizes: dict[str, tuple[int, int]], seed: int, activation: str) -> dict[str, np.ndarray]:
+    """Seeded initial weights ``W_<layer>`` (inputs x outputs) and zero biases ``b_<layer>``.
+
+    Why Glorot for sigmoid and He for ReLU: each keeps the size of the signal roughly constant from layer to
+    layer at the start, so that neither the forward nor the backward message starts out vanishing.
+    """
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer in LAYERS:
+        fan_in, fan_out = sizes[layer]
+        if activation == "relu" and layer != "harry":
+            weights = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+        else:
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            weights = rng.uniform(-limit, limit, size=(fan_in, fan_out))
+        params[f"W_{layer}"] = weights.astype(np.float64)
+        params[f"b_{layer}"] = np.zeros(fan_out, dtype=np.float64)
+    return params
+
+
+def activate(z: np.ndarray, activation: str) -> np.ndarray:
+    """The hidden layers' activation function."""
+    if activation == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow for large |z|
+    return np.maximum(z, 0.0)
+
+
+def activation_slope(z: np.ndarray, a: np.ndarray, activation: str) -> np.ndarray:
+    """da/dz at the cached point: ``a (1 - a)`` for the sigmoid, 1 where ``z > 0`` for ReLU (0 elsewhere)."""
+    if activation == "sigmoid":
+        return a * (1.0 - a)
+    return (z > 0).astype(np.float64)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted by the row maximum so that ``exp`` never overflows."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean natural-log cross-entropy of the softmax of ``logits`` against integer ``labels``."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
+
+
+def forward(params: dict[str, np.ndarray], x: np.ndarray, activation: str) -> dict[str, np.ndarray]:
+    """The forward pass Tom -> Dick -> Harry, caching what the backward pass needs (every ``z`` and ``a``)."""
+    cache = {"a_input": x}
+    a = x
+    for layer in LAYERS:
+        z = a @ params[f"W_{layer}"] + params[f"b_{layer}"]
+        cache[f"z_{layer}"] = z
+        if layer != "harry":
+            a = activate(z, activation)
+            cache[f"a_{layer}"] = a
+    return cache
+
+
+def backward(
+    params: dict[str, np.ndarray], cache: dict[str, np.ndarray], labels: np.ndarray, activation: str
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The backward pass Harry -> Dick -> Tom by the chain rule; returns the gradients and the message sizes.
+
+    With ``L`` the mean loss over the batch of ``B`` images, each image's own error signal at Harry's output is
+    ``dl/dz_Harry = softmax(z_Harry) - onehot(y)``. For each layer, from Harry backwards::
+
+        dL/dW = a_before^T delta / B        dL/db = sum of delta over the batch / B
+        message to the layer before = delta W^T          (chain rule through this layer's weights)
+        delta of the layer before   = message * sigma'(z) (chain rule through its activation)
+
+    The message sizes are the mean over the batch of each image's L2 norm at every hop (``MESSAGE_STAGES``).
+    """
+    n = len(labels)
+    delta = softmax(cache["z_harry"])
+    delta[np.arange(n), labels] -= 1.0
+    grads: dict[str, np.ndarray] = {}
+    messages = {"harry": float(np.linalg.norm(delta, axis=1).mean())}
+    before = {"harry": "dick", "dick": "tom", "tom": "input"}
+    for layer in reversed(LAYERS):
+        a_before = cache[f"a_{before[layer]}"]
+        grads[f"W_{layer}"] = a_before.T @ delta / n
+        grads[f"b_{layer}"] = delta.sum(axis=0) / n
+        if layer == "tom":
+            break
+        message = delta @ params[f"W_{layer}"].T
+        messages[f"{layer}_to_{before[layer]}"] = float(np.linalg.norm(message, axis=1).mean())
+        previous = before[layer]
+        delta = message * activation_slope(cache[f"z_{previous}"], cache[f"a_{previous}"], activation)
+        messages[previous] = float(np.linalg.norm(delta, axis=1).mean())
+    return grads, messages
+
+
+def manual_gradients(
+    params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray, activation: str
+) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
+    """Loss, gradients and message sizes of one batch, all by hand."""
+    cache = forward(params, x, activation)
+    grads, messages = backward(params, cache, labels, activation)
+    return cross_entropy(cache["z_harry"], labels), grads, messages
+
+
+# --------------------------------------------------------------------------------------------------------
+# The same gradients by autograd, and the check
+# --------------------------------------------------------------------------------------------------------
+
+
+def autograd_gradients(
+    params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray, activation: str
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients of the same network by ``torch.autograd`` (float64), from the same weights.
+
+    Why an independent forward pass written with torch's own functions: a slip in the NumPy forward pass
+    would otherwise be copied into the reference and go unnoticed.
+    """
+    import torch  # here, not at the top: bad flags and data fail before the 2-3 s import
+
+    tensors = {key: torch.tensor(value, dtype=torch.float64, requires_grad=True) for key, value in params.items()}
+    hidden = torch.sigmoid if activation == "sigmoid" else torch.relu
+    a = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    for layer in LAYERS:
+        z = a @ tensors[f"W_{layer}"] + tensors[f"b_{layer}"]
+        a = hidden(z) if layer != "harry" else z
+    loss = torch.nn.functional.cross_entropy(a, torch.from_numpy(labels.astype(np.int64)))
+    loss.backward()
+    return float(loss.detach()), {key: tensor.grad.numpy().copy() for key, tensor in tensors.items()}
+
+
+def relative_error(manual: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> float:
+    """``max |manual - reference| / max |reference|`` over all entries of the given arrays (see
+    ``RELATIVE_ERROR_DEFINITION``). A zero reference compares the absolute difference with 0."""
+    difference = max(float(np.max(np.abs(m - r))) for m, r in zip(manual, reference, strict=True))
+    scale = max(float(np.max(np.abs(r))) for r in reference)
+    if scale == 0.0:
+        return 0.0 if difference == 0.0 else math.inf
+    return difference / scale
+
+
+def layer_errors(manual: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> dict[str, float]:
+    """The relative error of each layer (its weights and biases together)."""
+    return {
+        layer: relative_error(
+            [manual[f"W_{layer}"], manual[f"b_{layer}"]], [reference[f"W_{layer}"], reference[f"b_{layer}"]]
+        )
+        for layer in LAYERS
+    }
+
+
+def check_agreement(errors: dict[str, float], tolerance: float, step: int) -> None:
+    """Stop the run when any layer's hand-made gradient differs from autograd's by ``tolerance`` or more."""
+    bad = {layer: err for layer, err in errors.items() if not err < tolerance}
+    if bad:
+        listed = ", ".join(f"{PEOPLE[layer]} {err:.3g}" for layer, err in bad.items())
+        raise PipelineError(
+            f"step {step}: the NumPy gradients disagree with autograd (relative error {listed}; --tolerance "
+            f"{tolerance:g}); the backward pass in backprop.py is wrong, nothing was written"
+        )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Data and training
+# --------------------------------------------------------------------------------------------------------
+
+
+def load_subsets(path: str | os.PathLike[str], settings: Settings) -> dict[str, np.ndarray]:
+    """A seeded, class-balanced subset of the training images and of the test images, scaled to [0, 1]."""
+    out = {}
+    for split, size, seed in (
+        ("train", settings.train_size, settings.seed),
+        ("test", settings.test_size, settings.seed + 1),
+    ):
+        data = load_split(path, split)
+        if size > len(data):
+            flag = "--train-size" if split == "train" else "--test-size"
+            raise PipelineError(f"{flag} {size}: {path} holds only {len(data):,} {split} images; use a smaller size")
+        index = stratified_sample(data.labels, size, seed)
+        out[f"x_{split}"] = data.images[index].reshape(size, -1).astype(np.float64) / 255.0
+        out[f"y_{split}"] = data.labels[index].astype(np.int64)
+        out[f"index_{split}"] = index
+    return out
+
+
+def evaluate(params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray, activation: str) -> tuple[float, float]:
+    """Mean loss and accuracy of the network on a whole set of images."""
+    logits = forward(params, x, activation)["z_harry"]
+    return cross_entropy(logits, labels), float(np.mean(logits.argmax(axis=1) == labels))
+
+
+def batch_order(n: int, steps: int, batch_size: int, seed: int) -> list[np.ndarray]:
+    """The image indexes of every step's batch: a fresh seeded shuffle per pass over the subset."""
+    rng = np.random.default_rng(seed)
+    per_epoch = n // batch_size
+    batches: list[np.ndarray] = []
+    while len(batches) < steps:
+        order = rng.permutation(n)
+        batches.extend(order[i * batch_size : (i + 1) * batch_size] for i in range(per_epoch))
+    return batches[:steps]
+
+
+def sample_entries(shape: tuple[int, ...], count: int, seed: int) -> np.ndarray:
+    """Seeded flat indexes of at most ``count`` entries of an array of ``shape`` (for the agreement figure)."""
+    size = int(np.prod(shape))
+    return np.sort(np.random.default_rng(seed).choice(size, size=min(count, size), replace=False))
+
+
+def train(data: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Plain SGD with the hand-made gradients, checked against autograd at every step.
+
+    Returns the per-step history (arrays) and the final parameters. Gradient rows are indexed by step
+    1..steps; the evaluation on the whole subsets (the costly part) runs before the first update (step 0),
+    every ``eval_every`` steps and after the last step, at the steps listed in ``eval_step``.
+    """
+    x, y = data["x_train"], data["y_train"]
+    sizes = layer_sizes(x.shape[1], settings.hidden, len(CLASS_NAMES))
+    params = init_params(sizes, settings.seed, settings.activation)
+    batches = batch_order(len(y), settings.steps, settings.batch_size, settings.seed)
+    picks = {layer: sample_entries(sizes[layer], SAMPLE_ENTRIES, settings.seed + i) for i, layer in enumerate(LAYERS)}
+
+    rows: dict[str, list] = {key: [] for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+    grad_rows: dict[str, list] = {"batch_loss": [], "batch_loss_autograd": []}
+    for layer in LAYERS:
+        grad_rows[f"grad_norm_{layer}"] = []
+        grad_rows[f"relative_error_{layer}"] = []
+    for stage in MESSAGE_STAGES:
+        grad_rows[f"message_{stage}"] = []
+    samples: dict[str, np.ndarray] = {}
+
+    def record_evaluation() -> None:
+        for split in ("train", "test"):
+            loss, accuracy = evaluate(params, data[f"x_{split}"], data[f"y_{split}"], settings.activation)
+            rows[f"{split}_loss"].append(loss)
+            rows[f"{split}_accuracy"].append(accuracy)
+
+    record_evaluation()
+    eval_steps = [0]
+    for step, batch in enumerate(batches, start=1):
+        loss, grads, messages = manual_gradients(params, x[batch], y[batch], settings.activation)
+        loss_ref, grads_ref = autograd_gradients(params, x[batch], y[batch], settings.activation)
+        errors = layer_errors(grads, grads_ref)
+        check_agreement(errors, settings.tolerance, step)
+        if step in (1, settings.steps):
+            which = "first" if step == 1 else "last"
+            for layer in LAYERS:
+                samples[f"sample_{which}_manual_{layer}"] = grads[f"W_{layer}"].ravel()[picks[layer]]
+                samples[f"sample_{which}_autograd_{layer}"] = grads_ref[f"W_{layer}"].ravel()[picks[layer]]
+        grad_rows["batch_loss"].append(loss)
+        grad_rows["batch_loss_autograd"].append(loss_ref)
+        for layer in LAYERS:
+            norm = math.hypot(float(np.linalg.norm(grads[f"W_{layer}"])), float(np.linalg.norm(grads[f"b_{layer}"])))
+            grad_rows[f"grad_norm_{layer}"].append(norm)
+            grad_rows[f"relative_error_{layer}"].append(errors[layer])
+        for stage in MESSAGE_STAGES:
+            grad_rows[f"message_{stage}"].append(messages[stage])
+        for key, grad in grads.items():
+            params[key] -= settings.learning_rate * grad
+        if step % settings.eval_every == 0 or step == settings.steps:
+            record_evaluation()
+            eval_steps.append(step)
+
+    history = {key: np.asarray(values, dtype=np.float64) for key, values in {**rows, **grad_rows}.items()}
+    history["eval_step"] = np.asarray(eval_steps, dtype=np.int64)
+    history["step"] = np.arange(1, settings.steps + 1, dtype=np.int64)
+    history.update(samples)
+    return history, params
+
+
+def summarise(history: dict[str, np.ndarray], data: dict[str, np.ndarray], settings: Settings) -> dict:
+    """metrics.json: the settings, the agreement, and the first and last numbers of the run."""
+    sizes = layer_sizes(data["x_train"].shape[1], settings.hidden, len(CLASS_NAMES))
+    agreement = {}
+    for layer in LAYERS:
+        errors = history[f"relative_error_{layer}"]
+        worst = int(np.argmax(errors))
+        agreement[layer] = {"max_relative_error": float(errors[worst]), "worst_step": worst + 1}
+    overall = max(agreement[layer]["max_relative_error"] for layer in LAYERS)
+    loss_difference = float(np.max(np.abs(history["batch_loss"] - history["batch_loss_autograd"])))
+    first, last = 0, -1
+
+    def mean_ratio(numerator: str, denominator: str) -> float:
+        """How much a stretch of the backward path multiplies the message: the ratio of its mean sizes."""
+        return float(np.mean(history[f"message_{numerator}"]) / np.mean(history[f"message_{denominator}"]))
+
+    return rounded(
+        {
+            "settings": {**asdict(settings), "hidden": list(settings.hidden)},
+            "layers": {
+                layer: {
+                    "name": PEOPLE[layer],
+                    "inputs": sizes[layer][0],
+                    "outputs": sizes[layer][1],
+                    "parameters": sizes[layer][0] * sizes[layer][1] + sizes[layer][1],
+                }
+                for layer in LAYERS
+            },
+            "parameters": sum((i + 1) * o for i, o in sizes.values()),
+            "n_train": len(data["y_train"]),
+            "n_test": len(data["y_test"]),
+            "class_counts": {
+                split: np.bincount(data[f"y_{split}"], minlength=len(CLASS_NAMES)).tolist()
+                for split in ("train", "test")
+            },
+            "epochs": settings.steps * settings.batch_size / len(data["y_train"]),
+            "agreement": {
+                "definition": RELATIVE_ERROR_DEFINITION,
+                "tolerance": settings.tolerance,
+                "checked_steps": settings.steps,
+                "layers": agreement,
+                "max_relative_error": overall,
+                "passed": overall < settings.tolerance,
+                "max_loss_difference": loss_difference,
+            },
+            "initial": {
+                "train_loss": float(history["train_loss"][first]),
+                "train_accuracy": float(history["train_accuracy"][first]),
+                "test_loss": float(history["test_loss"][first]),
+                "test_accuracy": float(history["test_accuracy"][first]),
+            },
+            "final": {
+                "train_loss": float(history["train_loss"][last]),
+                "train_accuracy": float(history["train_accuracy"][last]),
+                "test_loss": float(history["test_loss"][last]),
+                "test_accuracy": float(history["test_accuracy"][last]),
+            },
+            "grad_norm": {
+                layer: {
+                    "first": float(history[f"grad_norm_{layer}"][0]),
+                    "last": float(history[f"grad_norm_{layer}"][-1]),
+                    "median": float(np.median(history[f"grad_norm_{layer}"])),
+                }
+                for layer in LAYERS
+            },
+            "message": {
+                stage: {
+                    "first": float(history[f"message_{stage}"][0]),
+                    "last": float(history[f"message_{stage}"][-1]),
+                    "mean": float(np.mean(history[f"message_{stage}"])),
+                }
+                for stage in MESSAGE_STAGES
+            },
+            "message_factor": {
+                "harry_weights": mean_ratio("harry_to_dick", "harry"),
+                "dick_slope": mean_ratio("dick", "harry_to_dick"),
+                "dick_weights": mean_ratio("dick_to_tom", "dick"),
+                "tom_slope": mean_ratio("tom", "dick_to_tom"),
+                "dick_over_harry": mean_ratio("dick", "harry"),
+                "tom_over_harry": mean_ratio("tom", "harry"),
+            },
+        }
+    )
+
+
+def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, argparse.Namespace]:
+    """Parse and check the flags; a bad value raises ``PipelineError`` naming the flag."""
+    d = Settings()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="prepared dataset (.npy) from prepare.py")
+    parser.add_argument("--train-size", type=int, default=d.train_size, help="training images (class-balanced)")
+    parser.add_argument("--test-size", type=int, default=d.test_size, help="held-out test images (class-balanced)")
+    parser.add_argument("--hidden", type=int, nargs=2, default=list(d.hidden), metavar=("H1", "H2"),
+                        help="units of Tom's and Dick's layers")  # fmt: skip
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=d.activation, help="hidden activation")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per SGD step")
+    parser.add_argument("--steps", type=int, default=d.steps, help="SGD steps")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate, help="SGD step size")
+    parser.add_argument("--seed", type=int, default=d.seed, help="seed of the subsets, weights and batches")
+    parser.add_argument("--tolerance", type=float, default=d.tolerance, help="largest relative error allowed")
+    parser.add_argument("--eval-every", type=int, default=d.eval_every,
+                        help="evaluate on the whole training subset and the test images every N steps")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for NumPy and torch")
+    parser.add_argument("--history", required=True, help="history.npz to write (per-step arrays)")
+    parser.add_argument("--metrics", required=True, help="metrics.json to write")
+    args = parser.parse_args(argv)
+    checks = [
+        ("--train-size", args.train_size, 10),
+        ("--test-size", args.test_size, 10),
+        ("--hidden", min(args.hidden), 1),
+        ("--batch-size", args.batch_size, 1),
+        ("--steps", args.steps, 1),
+        ("--eval-every", args.eval_every, 1),
+        ("--seed", args.seed, 0),
+        ("--threads", args.threads, 1),
+    ]
+    for flag, value, lowest in checks:
+        if value < lowest:
+            raise PipelineError(f"{flag} must be at least {lowest}, got {value}")
+    if args.batch_size > args.train_size:
+        raise PipelineError(f"--batch-size {args.batch_size} is larger than --train-size {args.train_size}")
+    for flag, value in (("--learning-rate", args.learning_rate), ("--tolerance", args.tolerance)):
+        if not (math.isfinite(value) and value > 0):
+            raise PipelineError(f"{flag} must be a positive number, got {value}")
+    settings = Settings(
+        train_size=args.train_size,
+        test_size=args.test_size,
+        hidden=(args.hidden[0], args.hidden[1]),
+        activation=args.activation,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        tolerance=args.tolerance,
+        eval_every=args.eval_every,
+    )
+    return settings, args
+
+
+def make_deterministic(threads: int) -> None:
+    """Fix torch's threads and ask for deterministic kernels, so equal settings give equal bytes."""
+    import torch
+
+    torch.manual_seed(0)  # nothing here draws from torch's generator; set anyway so nothing can differ
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, train with checked gradients, and write the history and metrics."""
+    settings, args = parse_settings(argv)
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        data = load_subsets(args.data, settings)
+        make_deterministic(args.threads)
+        start = time.perf_counter()
+        history, _ = train(data, settings)
+        seconds = time.perf_counter() - start
+    # The run time varies from run to run; it goes to the log, not into the (byte-stable) metrics.
+    metrics = summarise(history, data, settings)
+    save_npz(args.history, **history)
+    write_json(args.metrics, metrics)
+    print(
+        f"{settings.steps} steps in {seconds:.1f} s: training-subset loss {metrics['initial']['train_loss']:.3f} -> "
+        f"{metrics['final']['train_loss']:.3f}, test accuracy {metrics['final']['test_accuracy']:.3f}; "
+        f"max relative error manual vs autograd {metrics['agreement']['max_relative_error']:.2e}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,1 @@
+"""The convolutions explainer's figures: one script per figure, each named as the figure it draws."""

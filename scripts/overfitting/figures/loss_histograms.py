@@ -1,0 +1,242 @@
+"""Histograms of the per-example validation loss at the best and at the last epoch, right and wrong apart.
+
+A mean loss hides who carries it. Here every validation example's cross-entropy ``-log p(true class)`` is
+counted (bins of equal width, counts on a log scale) separately for the examples the model classifies
+correctly (filled) and wrongly (hatched), at the epoch with the lowest validation loss (left) and at the last
+epoch (right). Right answers drift towards zero loss while wrong ones drift towards large losses. The sidecar
+also follows each example from the best to the last epoch (stayed right, stayed wrong, fixed, broken) and
+splits the change of the mean loss between those groups. Reads ``diagnostics.npz`` (``--diagnostics``);
+writes ``--output`` and ``--meta``.
+
+    PYTHONPATH=scripts python scripts/overfitting/figures/loss_histograms.py --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
+        --output results/figures/overfitting/loss_histograms.svg \\
+        --meta results/figures/overfitting/loss_histograms.json
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from kit.cli import PipelineError, run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import PALETTE, apply_style, new_figure, set_title
+from models.calibration import confidences, per_example_loss
+from models.modelio import RERUN, read_diagnostics
+
+#: At least this many bins span the largest loss: enough to show the shape of the wrong group's tail.
+TARGET_BINS = 60
+
+#: Bin widths (nats) to choose from, so the edges are round numbers a reader can count along the axis.
+NICE_WIDTHS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+
+#: Stored per-example losses may differ from ones recomputed from the stored (float32) logits by this much.
+LOSS_TOLERANCE = {"rtol": 1e-3, "atol": 1e-4}
+
+#: Look of the two groups: right answers a light filled area, wrong ones hatched, so grey print keeps them apart.
+RIGHT_STYLE: dict[str, Any] = {"histtype": "stepfilled", "facecolor": "#b3d4e8", "edgecolor": PALETTE[0]}
+WRONG_STYLE: dict[str, Any] = {
+    "histtype": "step",
+    "hatch": "////",
+    "edgecolor": PALETTE[1],
+    "linewidth": 1.4,
+    "linestyle": "-",
+}
+
+
+def epoch_losses(diagnostics: dict[str, Any], which: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example losses and right/wrong flags at the ``"best"`` or ``"last"`` epoch.
+
+    The losses are recomputed from the logits with the same function the history uses and compared with
+    the stored ones, so a diagnostics file whose arrays disagree is refused rather than drawn.
+    """
+    logits, labels = diagnostics[f"val_logits_{which}"], diagnostics["val_labels"]
+    losses = per_example_loss(logits, labels)
+    if not np.allclose(losses, diagnostics[f"val_loss_{which}"], **LOSS_TOLERANCE):
+        raise PipelineError(
+            f"{path}: 'val_loss_{which}' does not match the loss of 'val_logits_{which}' (largest difference "
+            f"{np.max(np.abs(losses - diagnostics[f'val_loss_{which}'])):.3g}); {RERUN}"
+        )
+    return losses, confidences(logits)[1] == labels
+
+
+def loss_bins(*groups: np.ndarray) -> np.ndarray:
+    """Equal-width bin edges from 0 past the largest loss, the width a round number of nats.
+
+    Why a linear loss axis (with log counts): the story is how far the wrong examples' losses reach, which a
+    log loss axis would compress; right examples all sit in the first bin or two, which is itself the point.
+    """
+    high = max(float(max(g.max() for g in groups if g.size)), 1e-9)
+    width = next((w for w in NICE_WIDTHS if w * TARGET_BINS >= high), NICE_WIDTHS[-1])
+    return np.arange(0, (math.floor(high / width) + 2) * width - width / 2, width)
+
+
+def group_numbers(losses: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    """Counts, means and medians of the loss of right and wrong examples at one epoch."""
+    total = float(losses.sum())
+    top = np.sort(losses)[::-1][: max(1, len(losses) // 10)]
+
+    def stat(fn: Any, mask: np.ndarray) -> float | None:
+        return round_significant(fn(losses[mask])) if mask.any() else None
+
+    return {
+        "n_correct": int(correct.sum()),
+        "n_wrong": int((~correct).sum()),
+        "loss_mean": round_significant(losses.mean()),
+        "loss_correct_mean": stat(np.mean, correct),
+        "loss_correct_median": stat(np.median, correct),
+        "loss_wrong_mean": stat(np.mean, ~correct),
+        "loss_wrong_median": stat(np.median, ~correct),
+        "loss_max": round_significant(losses.max()),
+        "loss_wrong_share": round_significant(losses[~correct].sum() / total) if total > 0 else 0.0,
+        "loss_top10_share": round_significant(top.sum() / total) if total > 0 else 0.0,
+    }
+
+
+def transitions(
+    loss_best: np.ndarray, right_best: np.ndarray, loss_last: np.ndarray, right_last: np.ndarray
+) -> dict[str, Any]:
+    """Follow each example from the best to the last epoch and split the change of the mean loss by group.
+
+    Why: the puzzle's explanation is that borderline examples flip to right (accuracy up) while examples
+    already wrong get more confidently wrong (loss up); these four groups measure exactly that.
+    """
+    n = len(loss_best)
+    groups = {
+        "stayed_right": right_best & right_last,
+        "stayed_wrong": ~right_best & ~right_last,
+        "fixed": ~right_best & right_last,
+        "broken": right_best & ~right_last,
+    }
+    out: dict[str, Any] = {}
+    for name, mask in groups.items():
+        out[f"n_{name}"] = int(mask.sum())
+        out[f"{name}_loss_change_part"] = round_significant((loss_last[mask] - loss_best[mask]).sum() / n)
+        for which, losses in (("best", loss_best), ("last", loss_last)):
+            out[f"{name}_loss_mean_{which}"] = round_significant(losses[mask].mean()) if mask.any() else None
+            out[f"{name}_loss_median_{which}"] = round_significant(np.median(losses[mask])) if mask.any() else None
+    out["loss_change"] = round_significant(loss_last.mean() - loss_best.mean())
+    return out
+
+
+def describe(best: int, last: int, numbers: dict[str, Any], width: float) -> dict[str, Any]:
+    """Title and alt text from the per-epoch and per-group numbers."""
+    t = numbers["transitions"]
+    b, e = numbers["best"], numbers["last"]
+    sw_best, sw_last = t["stayed_wrong_loss_median_best"], t["stayed_wrong_loss_median_last"]
+    if best < last and sw_best is not None and sw_last > sw_best:
+        title = (
+            f"The {t['n_stayed_wrong']:,} examples wrong at both epoch {best} and epoch {last} become more "
+            f"confidently wrong: median loss {sw_best:.2f} \u2192 {sw_last:.2f} nats"
+        )
+    elif e["loss_wrong_median"] is not None and e["loss_correct_median"] is not None:
+        title = (
+            f"At epoch {last} wrong predictions have a median loss of {e['loss_wrong_median']:.2f} nats, right "
+            f"ones {e['loss_correct_median']:.3f}"
+        )
+    else:
+        title = f"Per-example validation loss at epochs {best} and {last}"
+
+    def panel(epoch: int, g: dict[str, Any]) -> str:
+        right = (
+            f"{g['n_correct']:,} right predictions (median loss {g['loss_correct_median']:.3g} nats)"
+            if g["n_correct"]
+            else "no right predictions"
+        )
+        wrong = (
+            f"{g['n_wrong']:,} wrong ones (median {g['loss_wrong_median']:.3g} nats, "
+            f"{100 * g['loss_wrong_share']:.0f} % of the total loss)"
+            if g["n_wrong"]
+            else "no wrong ones"
+        )
+        return f"at epoch {epoch}, {right} and {wrong}"
+
+    alt = (
+        f"Two histograms of the per-example validation cross-entropy loss in bins {width:g} nats wide, counts "
+        "on a logarithmic axis, correctly classified examples filled, wrongly classified hatched: "
+        f"{panel(best, b)} (the lowest validation loss); "
+        f"{panel(last, e)}. Between the two epochs {t['n_fixed']:,} examples turn from wrong to right, "
+        f"{t['n_broken']:,} from right to wrong and {t['n_stayed_wrong']:,} stay wrong"
+        + (
+            f"; the median loss of those that stay wrong goes from {sw_best:.2f} to {sw_last:.2f} nats."
+            if sw_best is not None
+            else "."
+        )
+        + f" The largest loss is {max(b['loss_max'], e['loss_max']):.1f} nats."
+    )
+    return {"title": title, "alt": alt}
+
+
+def legend_label(kind: str, losses: np.ndarray) -> str:
+    """``"wrong: 134, median 3.7 nats"``: a group's size and typical loss, read where its histogram is named."""
+    median = float(np.median(losses))
+    return f"{kind}: {losses.size:,}, median {'< 0.001' if median < 1e-3 else f'{median:.2g}'} nats"
+
+
+def draw_panel(ax: Any, losses: np.ndarray, correct: np.ndarray, bins: np.ndarray) -> None:
+    """One epoch's two histograms, counts on a log axis; legend entries carry each group's size and median."""
+    if correct.any():
+        ax.hist(losses[correct], bins=bins, label=legend_label("right", losses[correct]), **RIGHT_STYLE)
+    if (~correct).any():
+        ax.hist(losses[~correct], bins=bins, label=legend_label("wrong", losses[~correct]), **WRONG_STYLE)
+    ax.set_yscale("log")
+    ax.set_xlim(bins[0], bins[-1])
+    ax.legend(loc="upper left")
+
+
+def plot_histograms(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], epochs: dict[str, int], bins: np.ndarray, title: str
+) -> Figure:
+    """Best epoch left, last epoch right, same axes, so the shift of each group can be read across."""
+    fig = new_figure(3.2)
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    for ax, which in zip(axes, ("best", "last"), strict=True):
+        losses, correct = curves[which]
+        draw_panel(ax, losses, correct, bins)
+        note = "lowest validation loss" if which == "best" else "last epoch"
+        ax.set_title(f"epoch {epochs[which]} ({note})", fontsize=9)
+        ax.set_xlabel("per-example cross-entropy loss (nats)")
+    top = max(float(np.histogram(c[0], bins=bins)[0].max()) for c in curves.values())
+    axes[0].set_ylim(0.7, top * 8)  # room above the highest bar for the legend
+    axes[0].set_ylabel("validation examples (log scale)")
+    set_title(fig, title)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, recompute the per-example losses and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--diagnostics", type=Path, required=True, help="diagnostics.npz written by train.py")
+    args = parser.parse_args(argv)
+
+    diagnostics = read_diagnostics(args.diagnostics)
+    curves = {which: epoch_losses(diagnostics, which, args.diagnostics) for which in ("best", "last")}
+    epochs = {"best": diagnostics["best_epoch"], "last": diagnostics["last_epoch"]}
+    bins = loss_bins(curves["best"][0], curves["last"][0])
+    numbers = {
+        "best": {"epoch": epochs["best"], **group_numbers(*curves["best"])},
+        "last": {"epoch": epochs["last"], **group_numbers(*curves["last"])},
+        "transitions": transitions(*curves["best"], *curves["last"]),
+    }
+    apply_style()
+    info = {
+        **describe(epochs["best"], epochs["last"], numbers, float(bins[1] - bins[0])),
+        **numbers,
+        "n_validation": len(diagnostics["val_labels"]),
+        "best_epoch": epochs["best"],
+        "last_epoch": epochs["last"],
+        "bin_width": round_significant(bins[1] - bins[0]),
+        "bin_edges": [round_significant(v) for v in bins],
+    }
+    publish(plot_histograms(curves, epochs, bins, info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,197 @@
+"""Stacked area: the validation loss split into the part from right and the part from wrong predictions.
+
+Each epoch's mean validation loss is the sum of two parts: the losses of the correctly classified examples
+and those of the wrongly classified ones, each summed and divided by all N examples (``val_loss_correct_part``
+and ``val_loss_wrong_part`` in ``history.json``). Stacking them shows where a rise of the validation loss
+comes from. A dotted line adds the loss after temperature scaling (all logits divided by the epoch's best
+single temperature): what is left of the rise once over-confidence is removed, since dividing by a temperature
+never changes a prediction. Reads ``--history`` and writes the SVG (``--output``) and sidecar (``--meta``).
+
+    PYTHONPATH=scripts python scripts/overfitting/figures/loss_split.py --history results/models/overfit/seed-1/history.json \\
+        --output results/figures/overfitting/loss_split.svg --meta results/figures/overfitting/loss_split.json
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from kit.cli import run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import PALETTE, apply_style, new_figure, percent, percent_value, set_title
+from models.modelio import read_history
+from overfitting.epochs import RISE_THRESHOLD, best_epoch_label, epoch_axis, mark_best_epoch, markevery
+
+#: Strength of the two stacked areas' colours (the rest is white): light enough that the hatching and the
+#: lines on top stand out.
+TINT = 0.3
+
+COLUMNS = (
+    "val_loss_correct_part",
+    "val_loss_wrong_part",
+    "val_loss_wrong_share",
+    "val_n_wrong",
+    "temperature",
+    "val_loss_temperature_scaled",
+)
+
+
+def tint(color: str, strength: float = TINT) -> tuple[float, float, float]:
+    """``color`` mixed with white, opaque. Why not transparency: SVG applies it to the hatching as well,
+    which would then vanish into its own background."""
+    return tuple(strength * c + (1 - strength) for c in to_rgb(color))
+
+
+def describe(run: dict[str, Any]) -> dict[str, Any]:
+    """Title, alt text and numbers: how much of the rise after the best epoch each part carries."""
+    h = run["history"]
+    best, last = run["best_epoch"], run["epochs"]
+
+    def at(name: str, epoch: int) -> float:
+        return float(h[name][epoch - 1])
+
+    loss_best, loss_last = at("val_loss", best), at("val_loss", last)
+    rise = loss_last - loss_best
+    rise_wrong = at("val_loss_wrong_part", last) - at("val_loss_wrong_part", best)
+    rise_correct = at("val_loss_correct_part", last) - at("val_loss_correct_part", best)
+    scaled_best, scaled_last = at("val_loss_temperature_scaled", best), at("val_loss_temperature_scaled", last)
+    scaled_rise = scaled_last - scaled_best
+    rises = last > best and loss_best > 0 and rise / loss_best >= RISE_THRESHOLD
+    wrong_fraction = rise_wrong / rise if rises else None
+    # The same measure as the claims check: how much of the rise above the lowest loss one temperature removes
+    # from the last epoch's loss (100 % or more: the scaled loss is back at or below the minimum).
+    removed = (loss_last - scaled_last) / rise if rises else None
+
+    if rises:
+        if rise_correct <= 0:
+            head = f"After epoch {best} only the wrongly classified examples push the validation loss up"
+        else:
+            head = (
+                f"Wrongly classified examples cause {percent(wrong_fraction, 0)} of the validation-loss rise "
+                f"after epoch {best}"
+            )
+        if scaled_last <= loss_best:
+            tail = "; temperature scaling removes the whole rise"
+        else:
+            tail = f"; temperature scaling removes {percent(removed, 0)} of it"
+        title = head + tail
+    else:
+        title = (
+            f"Validation loss falls to {loss_last:.3f} nats by epoch {last}; wrongly classified examples carry "
+            f"{percent(at('val_loss_wrong_share', last), 0)} of it"
+        )
+
+    alt = (
+        f"Stacked area chart over {last} epochs of the mean validation cross-entropy loss, split into the part "
+        "from correctly classified examples (bottom) and from wrongly classified ones (top, hatched); the two "
+        f"add up to the validation loss. At epoch {best}, the lowest validation loss, the total is "
+        f"{loss_best:.3f} nats: {at('val_loss_correct_part', best):.3f} from right and "
+        f"{at('val_loss_wrong_part', best):.3f} from wrong predictions ({int(at('val_n_wrong', best)):,} wrong). "
+        f"At epoch {last} it is {loss_last:.3f}: {at('val_loss_correct_part', last):.3f} from right and "
+        f"{at('val_loss_wrong_part', last):.3f} from wrong predictions ({int(at('val_n_wrong', last)):,} wrong). "
+        f"A dotted line shows the loss after temperature scaling: {scaled_best:.3f} at epoch {best} "
+        f"(temperature {at('temperature', best):.2f}) and {scaled_last:.3f} at epoch {last} "
+        f"(temperature {at('temperature', last):.2f})."
+    )
+    return {
+        "title": title,
+        "alt": alt,
+        "model": run["model"],
+        "epochs": last,
+        "best_epoch": best,
+        "loss_rises": rises,
+        "val_loss_best": round_significant(loss_best),
+        "val_loss_last": round_significant(loss_last),
+        "val_loss_correct_part_best": round_significant(at("val_loss_correct_part", best)),
+        "val_loss_correct_part_last": round_significant(at("val_loss_correct_part", last)),
+        "val_loss_wrong_part_best": round_significant(at("val_loss_wrong_part", best)),
+        "val_loss_wrong_part_last": round_significant(at("val_loss_wrong_part", last)),
+        "val_loss_wrong_share_best": round_significant(at("val_loss_wrong_share", best)),
+        "val_loss_wrong_share_last": round_significant(at("val_loss_wrong_share", last)),
+        "val_n_wrong_best": int(at("val_n_wrong", best)),
+        "val_n_wrong_last": int(at("val_n_wrong", last)),
+        "rise": round_significant(rise),
+        "rise_correct_part": round_significant(rise_correct),
+        "rise_wrong_part": round_significant(rise_wrong),
+        "rise_wrong_fraction": round_significant(wrong_fraction),
+        "rise_wrong_percent": None if wrong_fraction is None else percent_value(wrong_fraction, 0),
+        "temperature_best": round_significant(at("temperature", best)),
+        "temperature_last": round_significant(at("temperature", last)),
+        "val_loss_temperature_scaled_best": round_significant(scaled_best),
+        "val_loss_temperature_scaled_last": round_significant(scaled_last),
+        "rise_temperature_scaled": round_significant(scaled_rise),
+        "rise_removed_by_temperature_fraction": round_significant(removed),
+        "rise_removed_by_temperature_percent": None if removed is None else percent_value(removed, 0),
+    }
+
+
+def plot_loss_split(run: dict[str, Any], title: str) -> Figure:
+    """Two stacked areas (right below, wrong above, hatched), the total on top and the scaled loss dotted."""
+    h = run["history"]
+    epochs, best = run["epochs"], run["best_epoch"]
+    x = h["epoch"]
+    correct, wrong = h["val_loss_correct_part"], h["val_loss_wrong_part"]
+    fig = new_figure(3.2)
+    ax = fig.subplots()
+    right_fill = {"facecolor": tint(PALETTE[0]), "edgecolor": PALETTE[0]}
+    wrong_fill = {"facecolor": tint(PALETTE[1]), "edgecolor": PALETTE[1], "hatch": "//"}
+    ax.fill_between(x, 0, correct, linewidth=0, **right_fill)
+    ax.fill_between(x, correct, correct + wrong, linewidth=0, **wrong_fill)
+    ax.plot(x, correct, color=PALETTE[0], linestyle="-", linewidth=1.2)
+    total = ax.plot(
+        x, h["val_loss"], color="black", linestyle="-", marker="o", markersize=3.5, markevery=markevery(epochs)
+    )[0]
+    scaled = ax.plot(
+        x,
+        h["val_loss_temperature_scaled"],
+        color=PALETTE[2],
+        linestyle=(0, (1.5, 1.5)),
+        linewidth=1.8,
+        marker="^",
+        markersize=4,
+        markevery=markevery(epochs, 1),
+    )[0]
+    marker = mark_best_epoch(ax, best)
+    epoch_axis(ax, epochs)
+    ax.set_ylim(0, 1.08 * max(float((correct + wrong).max()), float(h["val_loss_temperature_scaled"].max())))
+    ax.set_ylabel("validation loss (nats)")
+    handles = [
+        Patch(linewidth=0.8, **right_fill),
+        Patch(linewidth=0.8, **wrong_fill),
+        total,
+        scaled,
+        marker,
+    ]
+    labels = [
+        "from correctly classified examples",
+        "from wrongly classified examples",
+        "validation loss (sum of both)",
+        "after temperature scaling",
+        best_epoch_label(best),
+    ]
+    fig.legend(handles, labels, loc="outside right center")
+    set_title(fig, title)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, read the history and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--history", type=Path, required=True, help="history.json written by train.py")
+    args = parser.parse_args(argv)
+
+    run = read_history(args.history, COLUMNS)
+    apply_style()
+    info = describe(run)
+    publish(plot_loss_split(run, info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

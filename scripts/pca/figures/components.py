@@ -1,0 +1,130 @@
+"""Image grid: the first principal components drawn as 28 x 28 pictures of their pixel loadings.
+
+A component is a direction in pixel space, so it can be shown as an image: as an image's score on the
+component grows, its red pixels get higher values (more garment) and its blue pixels lower ones. All panels
+share one diverging colour scale, symmetric around zero, so that the panels can be compared and white always
+means "no effect".
+
+    PYTHONPATH=scripts python scripts/pca/figures/components.py --pca results/pca/pca.npz --metrics results/pca/metrics.json \\
+        --n-components 4 --output results/figures/pca/components.svg --meta results/figures/pca/components.json
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from kit.cli import PipelineError, run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import DIVERGING_CMAP, apply_style, as_list, check_count, new_figure, percent, set_title
+from pca.pcaio import load_pca, read_ratios
+
+#: Panels per row, and the most panels one figure shows (beyond that each picture gets too small).
+COLUMNS = 4
+MAX_PANELS = 12
+
+
+def component_images(components: np.ndarray, n_components: int) -> np.ndarray:
+    """The first ``n_components`` rows reshaped to square images ``(n, side, side)``."""
+    side = math.isqrt(components.shape[1])
+    if side * side != components.shape[1]:
+        raise PipelineError(f"components have {components.shape[1]} features, not a square image; rerun pca")
+    return components[:n_components].reshape(n_components, side, side)
+
+
+def describe(images: np.ndarray, ratios: np.ndarray) -> dict[str, Any]:
+    """Title, alt text and numbers: each component's share and where its strongest loadings sit."""
+    n, side, _ = images.shape
+    limit = float(np.abs(images).max())
+    title = "Components are pixel-weight images: red adds, blue subtracts"
+    panels = []
+    for i, (image, ratio) in enumerate(zip(images, ratios, strict=True), start=1):
+        positive = float((image > 0).mean())
+        panels.append(
+            f"component {i} ({percent(ratio)} of the variance) has loadings from {image.min():.3f} to "
+            f"{image.max():.3f}, {percent(positive, 0)} of its pixels positive"
+        )
+    alt = (
+        f"{n} heat map{'s' if n > 1 else ''} of {side} by {side} pixels showing the loadings of principal "
+        f"components 1 to {n} on a red-white-blue scale from -{limit:.3f} (blue) to +{limit:.3f} (red): "
+        + "; ".join(panels)
+        + "."
+    )
+    return {
+        "title": title,
+        "alt": alt,
+        "n_components": n,
+        "explained_variance_ratio": as_list(ratios),
+        "explained_variance_percent": [round(100 * r, 1) for r in ratios.tolist()],
+        "loading_limit": round_significant(limit),
+        "positive_fraction": [round(float((image > 0).mean()), 4) for image in images],
+    }
+
+
+def plot_components(images: np.ndarray, ratios: np.ndarray, title: str) -> Figure:
+    """One panel per component on a shared symmetric diverging scale, one colour bar for all."""
+    n = len(images)
+    columns = min(n, COLUMNS)
+    rows = math.ceil(n / columns)
+    limit = float(np.abs(images).max()) or 1.0
+    norm = Normalize(vmin=-limit, vmax=limit)
+    fig = new_figure(0.95 + 1.6 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for i, ax in enumerate(axes):
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        mappable = ax.imshow(images[i], cmap=DIVERGING_CMAP, norm=norm)
+        ax.set_title(f"Component {i + 1} · {percent(ratios[i])}", fontsize=8.5, pad=3)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_color("#999999")
+            spine.set_linewidth(0.6)
+    colorbar = fig.colorbar(
+        mappable, ax=list(axes), orientation="horizontal", location="bottom", shrink=0.5, aspect=40, pad=0.03
+    )
+    colorbar.set_label("loading (0 = pixel unaffected)")
+    colorbar.set_ticks(MaxNLocator(nbins=6, symmetric=True))
+    colorbar.ax.tick_params(labelsize=7.5)
+    set_title(fig, title)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, load the PCA and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
+    parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
+    parser.add_argument(
+        "--n-components", type=int, default=4, help=f"number of leading components to draw (1-{MAX_PANELS})"
+    )
+    args = parser.parse_args(argv)
+
+    pca = load_pca(args.pca)
+    ratios = read_ratios(args.metrics)
+    if ratios.size != pca["components"].shape[0]:
+        raise PipelineError(
+            f"{args.metrics} lists {ratios.size} components but {args.pca} holds {pca['components'].shape[0]}; "
+            "rerun the pca step so both come from the same fit"
+        )
+    n = check_count(args.n_components, min(MAX_PANELS, ratios.size), "--n-components", "panels must stay readable")
+    images = component_images(pca["components"], n)
+    apply_style()
+    info = describe(images, ratios[:n])
+    publish(plot_components(images, ratios[:n], info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

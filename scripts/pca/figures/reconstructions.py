@@ -1,0 +1,206 @@
+"""Image grid: one test image per class beside its reconstructions from k principal components.
+
+A reconstruction keeps an image's scores on the first k components and drops the rest:
+``x_k = mean + sum_{i <= k} score_i * component_i``. Each row is the first test image of one class (in
+class order; classes missing from a small dataset are skipped), each column one ``--counts`` value, titled
+with the share of variance those k components keep. The sidecar also reports the mean squared
+reconstruction error over the whole test set for each k (pixels scaled to [0, 1]).
+
+    PYTHONPATH=scripts python scripts/pca/figures/reconstructions.py --pca results/pca/pca.npz --data results/data/fashion-mnist.npy \\
+        --counts 1 4 24 84 187 --output results/figures/pca/reconstructions.svg \\
+        --meta results/figures/pca/reconstructions.json
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from kit.cli import PipelineError, run_cli
+from kit.dataset import CLASS_NAMES, load_split
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import IMAGE_CMAP, apply_style, as_list, new_figure, percent, set_title
+from pca.pcaio import check_same_pixels, load_pca
+
+
+def check_counts(counts: Sequence[int], available: int) -> list[int]:
+    """Return the counts sorted and without repeats, or raise an error naming ``--counts``."""
+    bad = [k for k in counts if not 1 <= k <= available]
+    if bad:
+        raise PipelineError(
+            f"--counts {' '.join(map(str, bad))} out of range: each count must be from 1 to {available} "
+            "(the number of components in the PCA)"
+        )
+    return sorted(set(counts))
+
+
+def first_of_each_class(labels: np.ndarray) -> list[tuple[int, int]]:
+    """``(class, index)`` of the first image of each class present, in class order."""
+    picks = []
+    for label in range(len(CLASS_NAMES)):
+        where = np.flatnonzero(labels == label)
+        if where.size:
+            picks.append((label, int(where[0])))
+    return picks
+
+
+def reconstruct(
+    images: np.ndarray, mean: np.ndarray, components: np.ndarray, counts: Sequence[int]
+) -> list[np.ndarray]:
+    """Reconstructions of ``images`` (n, d) from the first k components, for each k in ``counts``.
+
+    Projects once onto the largest k needed; each smaller k uses the leading columns of the same scores.
+    """
+    centred = images - mean
+    scores = centred @ components[: max(counts)].T
+    return [mean + scores[:, :k] @ components[:k] for k in counts]
+
+
+def reconstruction_mse(
+    images: np.ndarray, mean: np.ndarray, components: np.ndarray, counts: Sequence[int], chunk: int = 2048
+) -> list[float]:
+    """Mean squared error per pixel of the k-component reconstructions over all ``images``, for each k.
+
+    Works through the images in chunks so that memory stays bounded on the full test set.
+    """
+    totals = np.zeros(len(counts))
+    top = components[: max(counts)]
+    for start in range(0, len(images), chunk):
+        centred = images[start : start + chunk] - mean
+        scores = centred @ top.T  # one projection serves every k
+        for j, k in enumerate(counts):
+            residual = scores[:, :k] @ top[:k]
+            np.subtract(centred, residual, out=residual)
+            totals[j] += float(np.einsum("ij,ij->", residual, residual))
+    return (totals / images.size).tolist()
+
+
+def describe(
+    classes: Sequence[int],
+    counts: Sequence[int],
+    retained: np.ndarray,
+    mse: Sequence[float],
+    n_test: int,
+    mse_mean_only: float,
+    test_indices: Sequence[int],
+) -> dict[str, Any]:
+    """Title, alt text and the quotable numbers (variance kept and test error for each k)."""
+    k_max = counts[-1]
+    title = f"Reconstructions sharpen as k grows: {k_max} components keep {percent(retained[-1], 0)} of the variance"
+    names = [CLASS_NAMES[c] for c in classes]
+    kept = ", ".join(f"{percent(r, 0)}" for r in retained)
+    errors = ", ".join(f"{e:.4f} with k = {k}" for k, e in zip(counts, mse, strict=True))
+    alt = (
+        f"Grid of {len(classes)} test images, one per class ({', '.join(names)}), each followed by its "
+        f"reconstructions from k = {', '.join(map(str, counts))} principal components, which keep {kept} of "
+        "the variance. The fewer the components, the blurrier and more generic the shape. Over all "
+        f"{n_test:,} test images the mean squared error per pixel (pixel values 0 to 1) is {errors}, "
+        f"against {mse_mean_only:.4f} for the mean image alone."
+    )
+    return {
+        "title": title,
+        "alt": alt,
+        "counts": list(counts),
+        "variance_retained": as_list(retained),
+        "variance_retained_percent": [round(100 * r, 1) for r in retained.tolist()],
+        "mse": as_list(mse),
+        "mse_mean_only": round_significant(mse_mean_only),
+        "n_test": n_test,
+        "classes": names,
+        "test_indices": list(test_indices),
+        "pixel_scale": "pixel values scaled to [0, 1]",
+    }
+
+
+def row_label(count: int, retained: float) -> str:
+    """Label of the row redrawn from ``count`` components: the count and the share of variance it keeps."""
+    return f"k = {count}\n{100 * retained:.0f} % var."
+
+
+def column_title(class_name: str) -> str:
+    """A class name on two short lines ("T-shirt/" "top", "Ankle" "boot") so neighbouring titles stay apart."""
+    return class_name.replace("/", "/\n").replace(" ", "\n")
+
+
+def plot_reconstructions(
+    originals: np.ndarray,
+    reconstructions: Sequence[np.ndarray],
+    classes: Sequence[int],
+    counts: Sequence[int],
+    retained: np.ndarray,
+    title: str,
+) -> Figure:
+    """Columns = classes, rows = the original then each k; grey scale from 0 (white) to 1 (black).
+
+    Why this way round: ten classes side by side fill a page's width, so the grid prints large enough to see
+    detail, and reading down a column follows one garment as components are added.
+    """
+    side = math.isqrt(originals.shape[1])
+    rows, columns = 1 + len(counts), len(classes)
+    fig = new_figure(0.75 + 0.58 * rows, width_in=min(6.3, 1.2 + 0.52 * columns))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    row_labels = ["original"] + [row_label(k, r) for k, r in zip(counts, retained, strict=True)]
+    for col, label in enumerate(classes):
+        pictures = [originals[col]] + [rec[col] for rec in reconstructions]
+        for row, picture in enumerate(pictures):
+            ax = axes[row, col]
+            ax.imshow(picture.reshape(side, side), cmap=IMAGE_CMAP, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_color("#bbbbbb")
+                spine.set_linewidth(0.5)
+        axes[0, col].set_title(column_title(CLASS_NAMES[label]), fontsize=8)
+    for row, text in enumerate(row_labels):
+        axes[row, 0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8, labelpad=6)
+    set_title(fig, title)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, reconstruct the chosen test images and the whole test set, write figure and sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
+    parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
+    parser.add_argument(
+        "--counts",
+        type=int,
+        nargs="+",
+        default=[1, 4, 24, 84, 187],
+        help="numbers of components k to reconstruct with (default: 1 4 24 84 187)",
+    )
+    args = parser.parse_args(argv)
+
+    pca = load_pca(args.pca)
+    mean, components = pca["mean"], pca["components"]
+    counts = check_counts(args.counts, components.shape[0])
+    test = load_split(args.data, "test")
+    images = test.flat_float()
+    check_same_pixels(args.data, images.shape[1], args.pca, pca)
+    picks = first_of_each_class(np.asarray(test.labels))
+    classes = [label for label, _ in picks]
+    indices = [index for _, index in picks]
+    originals = images[indices]
+    retained = np.cumsum(pca["explained_variance_ratio"])[np.asarray(counts) - 1]
+    mse = reconstruction_mse(images, mean, components, counts)
+    mse_mean_only = float(np.mean((images - mean) ** 2))
+
+    apply_style()
+    info = describe(classes, counts, retained, mse, len(images), mse_mean_only, indices)
+    fig = plot_reconstructions(
+        originals, reconstruct(originals, mean, components, counts), classes, counts, retained, info["title"]
+    )
+    publish(fig, info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

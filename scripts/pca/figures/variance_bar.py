@@ -1,0 +1,96 @@
+"""Bar chart: how much of the pixel variance each of the first principal components explains.
+
+Reads ``explained_variance_ratio`` from the PCA metrics (``--metrics``) and draws the first
+``--n-components`` values as percentage bars, each labelled with its value, as the source thread's bar chart
+("around 29, 18, 6 and 5"). Writes the SVG (``--output``) and a JSON sidecar (``--meta``) with the title,
+alt text and the numbers shown.
+
+    PYTHONPATH=scripts python scripts/pca/figures/variance_bar.py --metrics results/pca/metrics.json --n-components 4 \\
+        --output results/figures/pca/variance_bar.svg --meta results/figures/pca/variance_bar.json
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from kit.cli import run_cli
+from kit.figure import figure_parser, publish
+from kit.io import round_significant
+from kit.plotstyle import PALETTE, apply_style, as_list, check_count, new_figure, percent, set_title
+from pca.pcaio import read_ratios
+
+#: More bars than this and the value labels collide; the cumulative figure covers all components.
+MAX_BARS = 20
+
+
+def describe(ratios: np.ndarray, n_components: int) -> dict[str, Any]:
+    """Title, alt text and the numbers a reader (or the prose) needs, all from the same ratios."""
+    shown = ratios[:n_components]
+    total = float(shown.sum())
+    if n_components == 1:
+        title = f"The first component explains {percent(total)} of the pixel variance"
+    else:
+        title = f"The first {n_components} components explain {percent(total)} of the pixel variance"
+    parts = [
+        f"component {i} explains {percent(r)}" if i == 1 else f"component {i} {percent(r)}"
+        for i, r in enumerate(shown, start=1)
+    ]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    alt = (
+        f"Bar chart of the explained variance of the first {n_components} principal component"
+        f"{'s' if n_components > 1 else ''} of the training images: {listed} of the total pixel variance"
+        + (f"; together {percent(total)}." if n_components > 1 else ".")
+    )
+    return {
+        "title": title,
+        "alt": alt,
+        "n_components": n_components,
+        "explained_variance_ratio": as_list(shown),
+        "explained_variance_percent": [round(100 * r, 1) for r in shown.tolist()],
+        "cumulative_ratio": round_significant(total),
+        "cumulative_percent": round(100 * total, 1),
+    }
+
+
+def plot_variance_bar(ratios: np.ndarray, n_components: int, title: str) -> Figure:
+    """One bar per component, height = explained variance in %, the value written on top of each bar."""
+    values = 100 * ratios[:n_components]
+    fig = new_figure(2.9)
+    ax = fig.subplots()
+    positions = np.arange(1, n_components + 1)
+    bars = ax.bar(positions, values, width=0.6, color=PALETTE[0])
+    ax.bar_label(bars, labels=[f"{v:.1f} %" for v in values], padding=2, fontsize=8)
+    ax.set_xticks(positions, [str(p) for p in positions])
+    ax.set_xlim(0.4, n_components + 0.6)
+    ax.set_ylim(0, values.max() * 1.15)
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel("principal component (sorted by variance)")
+    ax.set_ylabel("explained variance (% of total)")
+    set_title(fig, title)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, check them against the metrics file and write the figure and its sidecar."""
+    parser = figure_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
+    parser.add_argument(
+        "--n-components", type=int, default=4, help=f"number of leading components to show (1-{MAX_BARS})"
+    )
+    args = parser.parse_args(argv)
+
+    ratios = read_ratios(args.metrics)
+    n = check_count(args.n_components, min(MAX_BARS, ratios.size), "--n-components", "bars must stay readable")
+    apply_style()
+    info = describe(ratios, n)
+    publish(plot_variance_bar(ratios, n, info["title"]), info, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

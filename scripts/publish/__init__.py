@@ -1,0 +1,1 @@
+"""Publishing: provenance records, HTML pages, PDF handouts, the booklet, the index and its rule graph."""

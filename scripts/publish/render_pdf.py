@@ -1,0 +1,266 @@
+"""Print an explainer page to a PDF handout with WeasyPrint, reading only files from allowed folders.
+
+The page's print style sheet (templates/print.css) lays out the handout: running header, "Page n of m" footer,
+figures kept whole. This script adds the paper size and writes a tagged PDF/UA-1 file (WeasyPrint's
+``pdf/ua-1`` variant: structure tags, alt text, embedded fonts) whose language, title and author come from the
+page's ``<html lang>``, ``<title>`` and ``<meta name="author">``; a page lacking one of them, or an image
+without alt text, is refused. The same bytes come out on every run: no creation or modification date unless
+the page states one explicitly (``<meta name="dcterms.created">``), an identifier derived from the content,
+fixed font time stamps.
+
+Every resource the page asks for goes through ``SafeFetcher``: only ``data:`` URLs and local files inside the
+``--allow`` folders are read. Anything else (the network, ``/etc/passwd``, a ``../`` escape, a symlink out of
+the allowed folders) fails the render with an error naming the URL, and no PDF is written.
+
+Usage (as the Snakemake rule calls it)::
+
+    PYTHONPATH=scripts python scripts/publish/render_pdf.py --html results/reports/pca.html --output results/reports/pca.pdf \\
+        --allow results --allow templates --page-size A4
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from kit.cli import PipelineError, run_cli
+from kit.io import atomic_path
+
+PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
+#: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
+#: reflowing viewers understand; WeasyPrint adds the structure tree, the language and the XMP metadata.
+PDF_VARIANT = "pdf/ua-1"
+#: WeasyPrint options for both layout and output (tags asked for explicitly: the variant only fills options
+#: left at ``None``, and ``pdf_tags`` defaults to ``False``).
+PDF_OPTIONS: dict[str, Any] = {"pdf_variant": PDF_VARIANT, "pdf_tags": True}
+
+
+class RefusedURLError(FatalURLFetchingError):
+    """A URL outside the allowed folders. Fatal, so WeasyPrint stops instead of logging a warning."""
+
+
+class SafeFetcher(URLFetcher):
+    """A URL fetcher that reads ``data:`` URLs and files inside allowed folders, and nothing else.
+
+    Why: an HTML page is input, and WeasyPrint would otherwise fetch whatever it names, from the network or
+    from anywhere on disk, into the PDF. Refusals and failed fetches are also recorded, because WeasyPrint
+    catches some errors (inside SVG images, for instance) and would only log them.
+    """
+
+    def __init__(self, allowed: Sequence[str | os.PathLike[str]], **kwargs: Any) -> None:
+        super().__init__(allowed_protocols=("data", "file"), **kwargs)
+        self.allowed = tuple(Path(folder).resolve() for folder in allowed)
+        self.refused: list[str] = []
+        self.failed: list[str] = []
+
+    def allowed_path(self, url: str) -> Path | None:
+        """The resolved local path of a ``file:`` URL if it lies inside an allowed folder, else ``None``."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        path = Path(unquote(parts.path)).resolve()
+        if any(path.is_relative_to(folder) for folder in self.allowed):
+            return path
+        return None
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        """Fetch ``url`` if the rules allow it; refuse it (and remember that) otherwise."""
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme != "data" and self.allowed_path(url) is None:
+            self.refused.append(url)
+            raise RefusedURLError(f"refused to fetch {url}")
+        try:
+            return super().fetch(url, headers)
+        except Exception as exc:
+            self.failed.append(f"{url} ({type(exc).__name__}: {exc})")
+            raise
+
+    def describe_allowed(self) -> str:
+        """The allowed folders, for error messages."""
+        return ", ".join(str(folder) for folder in self.allowed) or "(none)"
+
+
+class _ErrorCollector(logging.Handler):
+    """Collects WeasyPrint's error messages, which it logs instead of raising (a broken image, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def collect_weasyprint_errors() -> Iterator[_ErrorCollector]:
+    """Attach an error collector to WeasyPrint's logger for the duration of a render."""
+    collector = _ErrorCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+
+
+#: Time stamp written into the subset fonts' ``head`` tables when fontTools subsets them (WeasyPrint's fallback
+#: when the HarfBuzz subsetter is missing): 1980-01-01, the usual fixed date of reproducible builds.
+FIXED_SOURCE_DATE_EPOCH = "315532800"
+
+
+@contextmanager
+def fixed_font_timestamps() -> Iterator[None]:
+    """Make font subsetting reproducible for one render.
+
+    Why: fontTools stamps every font it saves with the current time unless ``SOURCE_DATE_EPOCH`` is set, so two
+    renders of the same page would differ in the embedded fonts. A value the caller already set is kept.
+    """
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    if previous is None:
+        os.environ["SOURCE_DATE_EPOCH"] = FIXED_SOURCE_DATE_EPOCH
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def page_size_css(page_size: str) -> str:
+    """The one style rule this script adds: the paper size, kept out of style.css so one page prints on both."""
+    if page_size not in PAGE_SIZES:
+        raise PipelineError(f"--page-size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
+    return f"@page {{ size: {page_size}; }}"
+
+
+class _ImagesWithoutAlt(HTMLParser):
+    """Finds ``<img>`` elements with no or empty alt text (a PDF/UA figure must have one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            values = dict(attrs)
+            if not (values.get("alt") or "").strip():
+                self.missing.append(values.get("src") or "(no src)")
+
+
+def images_without_alt(html: str) -> list[str]:
+    """The ``src`` of every image lacking alt text: such a page would print an inaccessible figure."""
+    finder = _ImagesWithoutAlt()
+    finder.feed(html)
+    finder.close()
+    return finder.missing
+
+
+def check_metadata(html_path: Path, metadata: Any) -> None:
+    """Refuse a page whose PDF would lack the language, title or author that PDF/UA readers announce."""
+    missing = [
+        what
+        for what, value in (
+            ('the language (<html lang="...">)', metadata.lang),
+            ("a title (<title>)", metadata.title),
+            ('an author (<meta name="author" content="...">)', metadata.authors),
+        )
+        if not value
+    ]
+    if missing:
+        raise PipelineError(f"{html_path}: the page has no {' and no '.join(missing)}; add it to the template")
+
+
+def with_print_stylesheet(html: str, html_path: Path, stylesheet: str | Path) -> str:
+    """The page with the print style sheet added as the last ``<style>`` of its head.
+
+    Why here and not in the page: the print sheet uses CSS Paged Media (``@page`` boxes, ``string-set``,
+    bookmarks) that only WeasyPrint understands and HTML validators reject, so the pages a browser reads stay
+    free of it. Why not WeasyPrint's ``stylesheets=``: those are user style sheets, which lose to the page's own
+    (author) rules in the cascade, so the print layout could not override the screen layout.
+    """
+    stylesheet = Path(stylesheet)
+    try:
+        css = stylesheet.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PipelineError(f"--stylesheet {stylesheet}: cannot read it ({exc.strerror}); check the path") from None
+    if "</style" in css.lower():
+        raise PipelineError(f"--stylesheet {stylesheet}: contains '</style'; a style sheet must hold CSS only")
+    head_end = html.lower().find("</head>")
+    if head_end < 0:
+        raise PipelineError(f"{html_path}: the page has no </head> to add the print style sheet to")
+    return f"{html[:head_end]}<style>\n{css}\n</style>\n{html[head_end:]}"
+
+
+def render_pdf(
+    html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4", stylesheet: str | Path | None = None
+) -> bytes:
+    """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
+
+    Fails if any resource was refused or could not be loaded.
+    """
+    html_path = Path(html_path)
+    if not html_path.is_file():
+        raise PipelineError(f"{html_path}: HTML page not found; run the render_html step first")
+    html = html_path.read_text(encoding="utf-8")
+    if stylesheet is not None:
+        html = with_print_stylesheet(html, html_path, stylesheet)
+    if missing_alt := images_without_alt(html):
+        raise PipelineError(f"{html_path}: images without alt text: {', '.join(missing_alt)}; give each an alt")
+    fetcher = SafeFetcher(allowed)
+    stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
+    refused_during_render: str | None = None
+    with collect_weasyprint_errors() as errors, fixed_font_timestamps():
+        try:
+            base_url = html_path.resolve().as_uri()
+            page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+            document = page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
+            check_metadata(html_path, document.metadata)
+            pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
+        except RefusedURLError as exc:
+            refused_during_render = str(exc)
+    if fetcher.refused or refused_during_render:
+        urls = ", ".join(dict.fromkeys(fetcher.refused)) or refused_during_render
+        raise PipelineError(
+            f"{html_path}: refused to read {urls}; only data: URLs and files inside the allowed folders "
+            f"({fetcher.describe_allowed()}) may be read; pass the folder with --allow if it is meant to be"
+        )
+    if fetcher.failed:
+        raise PipelineError(f"{html_path}: could not load {'; '.join(fetcher.failed)}")
+    if errors.messages:
+        raise PipelineError(f"{html_path}: WeasyPrint reported: {'; '.join(errors.messages)}")
+    return pdf
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, render the PDF and write it atomically."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", required=True, help="HTML page to print")
+    parser.add_argument("--output", required=True, help="PDF file to write")
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder WeasyPrint may read files from (repeatable); everything else is refused",
+    )
+    parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size of the handout")
+    parser.add_argument("--stylesheet", help="print style sheet added to the page's head (templates/print.css)")
+    args = parser.parse_args(argv)
+
+    pdf = render_pdf(args.html, args.allow, args.page_size, args.stylesheet)
+    with atomic_path(args.output, suffix=".pdf") as tmp:
+        tmp.write_bytes(pdf)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,26 @@
+# Overfitting explainer: the run-to-run spread over the seeds (the trainings are in models.smk; its claims and
+# figures come from workflow/explainers/overfitting.yaml through the generic rules of explainers.smk).
+
+
+rule overfitting_seed_spread:
+    input:
+        histories=expand(model_file("{model}", "history.json", "{seed}"), model=MODELS, seed=SEEDS),
+        metrics=expand(model_file("{model}", "metrics.json", "{seed}"), model=MODELS, seed=SEEDS),
+        **script("overfitting/seed_spread.py"),
+    output:
+        "results/overfitting/seeds.json",
+    log:
+        log_file("overfitting_seed_spread"),
+    benchmark:
+        benchmark_file("overfitting_seed_spread")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        run=RUN,
+        runs=seed_runs,
+    shell:
+        "{params.run} {input.code:q} {params.runs} --output {output:q} > {log:q} 2>&1"
