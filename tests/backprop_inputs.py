@@ -1,8 +1,8 @@
 """Tiny inputs for the backpropagation explainer's tests, built by the pipeline's own scripts.
 
 ``build_run`` writes, under one folder laid out like ``results/``, a small synthetic prepared dataset, the puzzle
-rounds (``puzzle.py``), a short checked training run (``backprop.py``, in-process) and, on request, the claims
-(``backprop_claims.py``). The figure, claims and page tests all start from it, so they test what the pipeline
+rounds (``backprop/puzzle.py``), a short checked training run (``backprop/network.py``, in-process) and, on request,
+the claims (``backprop/claims.py``). The figure, claims and page tests all start from it, so they test what the pipeline
 really writes.
 """
 
@@ -15,11 +15,20 @@ import numpy as np
 from conftest import synthetic_images
 from kit.dataset import TEST, TRAIN, make_records, save_records
 
-#: A run small enough for the default test suite: well under a second of training.
+#: A run small enough for the default test suite: well under a second of training. Every setting flag of
+#: network.py is required (the config's schema holds the defaults), so all are given.
 TINY_ARGS: tuple[str, ...] = (
-    "--train-size", "100", "--test-size", "50", "--hidden", "8", "6", "--batch-size", "20", "--steps", "40",
-    "--learning-rate", "1.0", "--eval-every", "5", "--seed", "3",
+    "--train-size", "100", "--test-size", "50", "--hidden", "8", "6", "--activation", "sigmoid",
+    "--batch-size", "20", "--steps", "40", "--learning-rate", "1.0", "--eval-every", "5", "--seed", "3",
+    "--tolerance", "1e-6",
 )  # fmt: skip
+
+#: The puzzle's flags as the workflow passes them with the config's defaults (all required); flags given after
+#: these override them.
+PUZZLE_ARGS: tuple[str, ...] = ("--seed", "2", "--fix-fraction", "0.3333333333", "--target", "0", "--max-rounds", "30")
+
+#: Options of the figures that take one besides their inputs: the trailing-mean window the workflow gives.
+FIGURE_OPTIONS: dict[str, tuple[str, ...]] = {"grad_norms": ("--window", "25"), "flow": ("--window", "25")}
 
 
 def write_dataset(path: Path, n_train: int = 200, n_test: int = 60) -> Path:
@@ -34,8 +43,7 @@ def write_dataset(path: Path, n_train: int = 200, n_test: int = 60) -> Path:
 def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = True) -> dict[str, Path]:
     """Dataset, puzzle, training run (and claims) under ``folder``; returns their paths by name."""
     from backprop import claims as backprop_claims
-    from backprop import network as backprop
-    from backprop import puzzle
+    from backprop import network, puzzle
 
     paths = {
         "data": write_dataset(folder / "data" / "fashion-mnist.npy"),
@@ -44,8 +52,8 @@ def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = Tr
         "metrics": folder / "backprop" / "metrics.json",
         "claims": folder / "backprop" / "claims.json",
     }
-    puzzle.main([*puzzle_args, "--output", str(paths["puzzle"])])
-    backprop.main(
+    puzzle.main([*PUZZLE_ARGS, *puzzle_args, "--output", str(paths["puzzle"])])
+    network.main(
         [
             "--data",
             str(paths["data"]),

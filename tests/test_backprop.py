@@ -1,4 +1,4 @@
-"""Tests for backprop.py: hand-made gradients against autograd and finite differences, the check that catches a
+"""Tests for backprop/network.py: hand-made gradients against autograd and finite differences, the check that catches a
 broken backward pass, the training run on tiny data through the CLI, determinism and bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop import network as backprop
+from backprop import network
 from backprop.bpio import LAYERS, MESSAGE_STAGES, read_history
 from backprop_inputs import TINY_ARGS, write_dataset
 from conftest import run_script
@@ -21,7 +21,7 @@ def random_network(seed: int, n_in: int, hidden: tuple[int, int], n_out: int, ac
     """Random weights with nonzero biases, a random batch and labels: a network far from any special case."""
     rng = np.random.default_rng(seed)
     sizes = {"tom": (n_in, hidden[0]), "dick": hidden, "harry": (hidden[1], n_out)}
-    params = backprop.init_params(sizes, seed, activation)
+    params = network.init_params(sizes, seed, activation)
     for layer in LAYERS:
         params[f"b_{layer}"] = rng.normal(0, 0.5, size=params[f"b_{layer}"].shape)
     x = rng.uniform(0, 1, size=(7, n_in))
@@ -36,10 +36,10 @@ def random_network(seed: int, n_in: int, hidden: tuple[int, int], n_out: int, ac
 )
 def test_manual_gradients_equal_autograd(seed: int, n_in: int, hidden: tuple, n_out: int, activation: str) -> None:
     net = random_network(seed, n_in, hidden, n_out, activation)
-    loss, grads, messages = backprop.manual_gradients(net["params"], net["x"], net["labels"], activation)
-    loss_ref, grads_ref = backprop.autograd_gradients(net["params"], net["x"], net["labels"], activation)
+    loss, grads, messages = network.manual_gradients(net["params"], net["x"], net["labels"], activation)
+    loss_ref, grads_ref = network.autograd_gradients(net["params"], net["x"], net["labels"], activation)
     assert loss == pytest.approx(loss_ref, rel=1e-12)
-    errors = backprop.layer_errors(grads, grads_ref)
+    errors = network.layer_errors(grads, grads_ref)
     assert set(errors) == set(LAYERS)
     assert max(errors.values()) < 1e-12  # far inside the 1e-6 the pipeline enforces
     for key, grad in grads.items():
@@ -52,12 +52,12 @@ def test_manual_gradients_equal_finite_differences() -> None:
     """An independent check that needs neither the chain rule nor torch: central differences of the loss."""
     net = random_network(5, 6, (4, 3), 3, "sigmoid")
     params, x, labels = net["params"], net["x"], net["labels"]
-    _, grads, _ = backprop.manual_gradients(params, x, labels, "sigmoid")
+    _, grads, _ = network.manual_gradients(params, x, labels, "sigmoid")
 
     def loss_at(key: str, index: tuple, delta: float) -> float:
         moved = {k: v.copy() for k, v in params.items()}
         moved[key][index] += delta
-        return backprop.cross_entropy(backprop.forward(moved, x, "sigmoid")["z_harry"], labels)
+        return network.cross_entropy(network.forward(moved, x, "sigmoid")["z_harry"], labels)
 
     h = 1e-6
     for key in ("W_tom", "b_tom", "W_dick", "W_harry", "b_harry"):
@@ -69,44 +69,44 @@ def test_manual_gradients_equal_finite_differences() -> None:
 def test_relative_error_is_the_largest_difference_over_the_largest_entry() -> None:
     reference = [np.array([[1.0, -4.0]]), np.array([2.0])]
     manual = [np.array([[1.5, -4.0]]), np.array([1.0])]
-    assert backprop.relative_error(manual, reference) == pytest.approx(1.0 / 4.0)
-    assert backprop.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
-    assert backprop.relative_error([np.ones(2)], [np.zeros(2)]) == np.inf
+    assert network.relative_error(manual, reference) == pytest.approx(1.0 / 4.0)
+    assert network.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
+    assert network.relative_error([np.ones(2)], [np.zeros(2)]) == np.inf
 
 
 def test_a_broken_backward_pass_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """A slope off by 1 % (a plausible slip) must fail the check, naming the step and the layers."""
     net = random_network(4, 10, (6, 5), 4, "sigmoid")
-    good = backprop.activation_slope
+    good = network.activation_slope
 
     def off_by_one_percent(z: np.ndarray, a: np.ndarray, activation: str) -> np.ndarray:
         return 1.01 * good(z, a, activation)
 
-    monkeypatch.setattr(backprop, "activation_slope", off_by_one_percent)
-    _, grads, _ = backprop.manual_gradients(net["params"], net["x"], net["labels"], "sigmoid")
-    _, grads_ref = backprop.autograd_gradients(net["params"], net["x"], net["labels"], "sigmoid")
-    errors = backprop.layer_errors(grads, grads_ref)
+    monkeypatch.setattr(network, "activation_slope", off_by_one_percent)
+    _, grads, _ = network.manual_gradients(net["params"], net["x"], net["labels"], "sigmoid")
+    _, grads_ref = network.autograd_gradients(net["params"], net["x"], net["labels"], "sigmoid")
+    errors = network.layer_errors(grads, grads_ref)
     assert errors["harry"] < 1e-12  # Harry's gradient does not use a slope
     assert errors["dick"] > 1e-3 and errors["tom"] > 1e-3
     with pytest.raises(PipelineError, match=r"step 17: .*Tom .*Dick .*--tolerance 1e-06"):
-        backprop.check_agreement(errors, 1e-6, 17)
+        network.check_agreement(errors, 1e-6, 17)
 
 
 def test_training_stops_on_a_broken_gradient_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = write_dataset(tmp_path / "data.npy")
-    good = backprop.backward
+    good = network.backward
 
     def forgets_the_mean(*args: object) -> tuple:
         grads, messages = good(*args)
         grads["b_tom"] = grads["b_tom"] * 100  # the bias gradient summed instead of averaged
         return grads, messages
 
-    monkeypatch.setattr(backprop, "backward", forgets_the_mean)
+    monkeypatch.setattr(network, "backward", forgets_the_mean)
     history, metrics = tmp_path / "h.npz", tmp_path / "m.json"
     with pytest.raises(PipelineError, match=r"step 1: the NumPy gradients disagree with autograd \(relative error Tom"):
-        backprop.main(["--data", str(data), *TINY_ARGS, "--history", str(history), "--metrics", str(metrics)])
+        network.main(["--data", str(data), *TINY_ARGS, "--history", str(history), "--metrics", str(metrics)])
     assert not history.exists() and not metrics.exists()
 
 
@@ -122,7 +122,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result = run_script(
         "backprop/network.py", "--data", data, *TINY_ARGS, "--history", cli["history"], "--metrics", cli["metrics"]
     )
-    backprop.main(["--data", str(data), *TINY_ARGS, "--history", str(out["inproc"]["history"]),
+    network.main(["--data", str(data), *TINY_ARGS, "--history", str(out["inproc"]["history"]),
                    "--metrics", str(out["inproc"]["metrics"])])  # fmt: skip
     return {**out, "stdout": result.stdout, "data": data}
 
@@ -159,16 +159,16 @@ def test_cli_and_in_process_runs_give_the_same_bytes(tiny_run: dict) -> None:
     for key in ("history", "metrics"):
         assert tiny_run["cli"][key].read_bytes() == tiny_run["inproc"][key].read_bytes()
     arrays = load_npz(tiny_run["cli"]["history"])
-    assert arrays["sample_first_manual_tom"].shape == (backprop.SAMPLE_ENTRIES,)
+    assert arrays["sample_first_manual_tom"].shape == (network.SAMPLE_ENTRIES,)
 
 
 def test_message_sizes_follow_the_chain_rule() -> None:
     """Each hop of the recorded message is the previous one through a weight matrix or a slope."""
     net = random_network(8, 9, (5, 4), 3, "sigmoid")
     params, x = net["params"], net["x"]
-    cache = backprop.forward(params, x, "sigmoid")
-    _, messages = backprop.backward(params, cache, net["labels"], "sigmoid")
-    delta = backprop.softmax(cache["z_harry"])
+    cache = network.forward(params, x, "sigmoid")
+    _, messages = network.backward(params, cache, net["labels"], "sigmoid")
+    delta = network.softmax(cache["z_harry"])
     delta[np.arange(len(x)), net["labels"]] -= 1
     back = delta @ params["W_harry"].T
     delta_dick = back * cache["a_dick"] * (1 - cache["a_dick"])
@@ -190,13 +190,27 @@ def test_message_sizes_follow_the_chain_rule() -> None:
 def test_bad_settings_name_the_flag(tmp_path: Path, change: list[str], words: str) -> None:
     data = write_dataset(tmp_path / "data.npy")
     with pytest.raises(PipelineError, match=words):
-        backprop.main(["--data", str(data), *TINY_ARGS, *change, "--history", str(tmp_path / "h.npz"),
+        network.main(["--data", str(data), *TINY_ARGS, *change, "--history", str(tmp_path / "h.npz"),
                        "--metrics", str(tmp_path / "m.json")])  # fmt: skip
 
 
 def test_missing_dataset_is_a_clear_cli_error(tmp_path: Path) -> None:
-    result = run_script("backprop/network.py", "--data", tmp_path / "nope.npy", *TINY_ARGS, "--history", tmp_path / "h.npz",
-                        "--metrics", tmp_path / "m.json", check=False)  # fmt: skip
+    result = run_script("backprop/network.py", "--data", tmp_path / "nope.npy", *TINY_ARGS,
+                        "--history", tmp_path / "h.npz", "--metrics", tmp_path / "m.json", check=False)  # fmt: skip
     assert result.returncode == 1
-    assert "nope.npy: prepared dataset not found; run the prepare step first" in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "nope.npy: file not found" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "h.npz").exists() and not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("flag", ["--train-size", "--hidden", "--activation", "--tolerance", "--eval-every"])
+def test_every_setting_flag_is_required(tmp_path: Path, flag: str) -> None:
+    """No setting has a default in the script (the config's schema holds them): leaving one out is an error."""
+    given = list(TINY_ARGS)
+    start = given.index(flag)
+    end = next((i for i in range(start + 1, len(given)) if given[i].startswith("--")), len(given))
+    data = write_dataset(tmp_path / "data.npy")
+    with pytest.raises(PipelineError, match=f"the following arguments are required: {flag}"):
+        network.main(["--data", str(data), *given[:start], *given[end:], "--history", str(tmp_path / "h.npz"),
+                       "--metrics", str(tmp_path / "m.json")])  # fmt: skip

@@ -1,4 +1,4 @@
-"""Tests for backprop_claims.py: every verdict follows from the inputs, in both directions."""
+"""Tests for backprop/claims.py: every verdict follows from the inputs, in both directions."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from backprop import claims as backprop_claims
-from backprop import puzzle as puzzle
-from backprop_inputs import build_run
+from backprop import puzzle
+from backprop_inputs import PUZZLE_ARGS, build_run
 from conftest import run_script
 from kit.io import load_npz, save_npz
 
@@ -69,7 +69,7 @@ def test_quotes_are_the_threads_words() -> None:
 
 def test_another_fix_fraction_breaks_the_first_round_claims(run: dict, tmp_path: Path) -> None:
     half = tmp_path / "puzzle.json"
-    puzzle.main(["--fix-fraction", "0.5", "--output", str(half)])
+    puzzle.main([*PUZZLE_ARGS, "--fix-fraction", "0.5", "--output", str(half)])
     result = verdicts(check(half, run["history"], run["metrics"], tmp_path / "claims.json"))
     assert result["round_1_fixes"] == result["round_1_total"] == "not supported"
     assert result["pieces_add_up"] == result["wrong_add_up"] == result["correction_order"] == "supported"
@@ -114,6 +114,6 @@ def test_cli_is_deterministic_and_prints_the_verdicts(run: dict, tmp_path: Path)
 def test_missing_input_is_a_clear_error(run: dict, tmp_path: Path) -> None:
     result = run_script("backprop/claims.py", "--puzzle", tmp_path / "none.json", "--history", run["history"],
                         "--metrics", run["metrics"], "--output", tmp_path / "c.json", check=False)  # fmt: skip
-    assert result.returncode == 1
-    assert "none.json: file not found; run the step that produces it first" in result.stderr
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert "none.json: file not found" in result.stderr
     assert not (tmp_path / "c.json").exists()

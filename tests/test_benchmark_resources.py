@@ -1,4 +1,4 @@
-"""``benchmark.py resources``: measured peak memory and run time per rule against the declared resources."""
+"""``tools/benchmark.py resources``: measured peak memory and run time per rule against the declared resources."""
 
 from __future__ import annotations
 
@@ -115,9 +115,10 @@ def test_a_job_over_its_declared_memory_or_time_fails(run_folder: Path) -> None:
         ("empty", ["--no-declared"], "no benchmark files (*.tsv); run the workflow first"),
         ("bad-tsv", ["--no-declared"], "not a Snakemake benchmark file"),
         ("not-dry-run", ["--dry-run-log", "{folder}/notes.txt"], "listed no job with a benchmark file"),
-        ("missing-log", ["--dry-run-log", "{folder}/nope.txt"], "--dry-run-log"),
+        ("missing-log", ["--dry-run-log", "{folder}/nope.txt"], "nope.txt: file not found"),
+        ("folder-log", ["--dry-run-log", "{folder}/benchmarks"], "benchmarks: is a directory"),
     ],
-    ids=["no-benchmarks", "not-a-benchmark-file", "not-a-dry-run", "missing-dry-run-log"],
+    ids=["no-benchmarks", "not-a-benchmark-file", "not-a-dry-run", "missing-dry-run-log", "dry-run-log-is-a-folder"],
 )
 def test_bad_input_gives_a_clear_error(tmp_path: Path, setup: str, flags: list[str], message: str) -> None:
     (tmp_path / "benchmarks").mkdir()

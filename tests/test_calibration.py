@@ -41,7 +41,7 @@ def random_case(seed: int, n: int = 300, k: int = 10, scale: float = 3.0) -> tup
 
 
 def mean_nll(logits: np.ndarray, labels: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
-    """Mean cross-entropy at each temperature, computed independently of calibration.py."""
+    """Mean cross-entropy at each temperature, computed independently of models/calibration.py."""
     scaled = logits[None, :, :] / temperatures[:, None, None]
     top = scaled.max(axis=2, keepdims=True)
     log_z = np.log(np.exp(scaled - top).sum(axis=2)) + top[..., 0]
@@ -185,7 +185,7 @@ def test_reliability_bins_empty_bins_are_none():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fit_temperature_matches_brute_force_grid(seed):
     logits, labels = random_case(seed, n=200, k=5, scale=1.0)
-    logits = 3.0 * logits  # over-confident: the best T is near 3, found here without calibration.py
+    logits = 3.0 * logits  # over-confident: the best T is near 3, found here without models/calibration.py
     coarse = np.linspace(0.1, 10.0, 9901)  # step 1e-3
     centre = coarse[np.argmin(mean_nll(logits, labels, coarse))]
     fine = np.linspace(centre - 2e-3, centre + 2e-3, 4001)  # step 1e-6

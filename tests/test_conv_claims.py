@@ -1,4 +1,4 @@
-"""Tests for scripts/conv_claims.py: every verdict follows from the shapes table, each claim can fail when the
+"""Tests for convolutions/claims.py: every verdict follows from the shapes table, each claim can fail when the
 shapes say otherwise, and bad metrics files give a clear error."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CLAIM_IDS = [
 
 @pytest.fixture(scope="module")
 def metrics_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """metrics.json of convolutions.py on the tiny inputs."""
+    """metrics.json of convolutions/compute.py on the tiny inputs."""
     folder = tmp_path_factory.mktemp("conv-claims")
     data, weights = write_dataset(folder / "data.npy"), write_weights(folder / "weights.npz")
     conv.main([str(a) for a in ["--data", data, "--weights", weights, *TINY_ARGS,
@@ -129,3 +129,6 @@ def test_cli_writes_the_verdicts_and_refuses_bad_files(tmp_path, metrics_file):
     assert not (tmp_path / "x.json").exists()
     missing = run_script("convolutions/claims.py", "--metrics", tmp_path / "none.json", "--output", out, check=False)
     assert missing.returncode == 1 and "none.json: file not found" in missing.stderr
+    assert missing.stderr.startswith("error: ") and missing.stderr.count("\n") == 1
+    unknown = run_script("convolutions/claims.py", "--metrics", metrics_file, "--output", out, "--bogus", check=False)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: ") and "--bogus" in unknown.stderr

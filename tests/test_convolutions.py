@@ -1,9 +1,10 @@
-"""Tests for scripts/convolutions.py: the output-size formula against torch, every example's shapes, the checks
+"""Tests for convolutions/compute.py: the output-size formula against torch, every example's shapes, the checks
 it records, determinism of its files, and clear errors for bad weights, data and flags."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import itertools
 from pathlib import Path
@@ -27,12 +28,16 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"data": write_dataset(folder / "data.npy"), "weights": write_weights(folder / "weights.npz")}
 
 
+def tiny_settings(inputs: dict[str, Path]) -> conv.Settings:
+    """The settings the tiny flags give (parsed as the command line parses them)."""
+    argv = ["--data", inputs["data"], "--weights", inputs["weights"], "--arrays", "a", "--metrics", "m", *TINY_ARGS]
+    return conv.settings_from(conv.build_parser().parse_args([str(a) for a in argv]))
+
+
 @pytest.fixture(scope="module")
 def computed(inputs: dict[str, Path]) -> tuple[dict, dict]:
     """Arrays and metrics of one in-process run on the tiny inputs with the tiny flags."""
-    settings = conv.settings_from(conv.parser().parse_args(["--data", "d", "--weights", "w", "--arrays", "a",
-                                                            "--metrics", "m", *TINY_ARGS]))  # fmt: skip
-    return conv.compute(inputs["data"], inputs["weights"], settings)
+    return conv.compute(inputs["data"], inputs["weights"], tiny_settings(inputs))
 
 
 def rows(metrics: dict) -> dict[str, dict]:
@@ -190,7 +195,8 @@ def test_weights_without_batch_norm_use_the_bias(tmp_path, inputs):
     path = write_weights(tmp_path / "w.npz", weight_arrays(batch_norm=False))
     weights = conv.read_weights(path)
     assert weights["norm"] is None and weights["bias"] is not None
-    settings = conv.Settings(signal_samples=40, grid=conv.Grid(samples=0, sizes=(3,), kernels=(1,)))
+    grid = dataclasses.replace(tiny_settings(inputs).grid, samples=0, sizes=(3,), kernels=(1,))
+    settings = dataclasses.replace(tiny_settings(inputs), grid=grid)
     _, metrics = conv.compute(inputs["data"], path, settings)
     assert rows(metrics)["learned"]["parameters"] == FILTERS_1 * 9 + FILTERS_1
 
@@ -215,9 +221,14 @@ def test_cli_and_in_process_runs_write_identical_bytes(tmp_path, inputs):
     assert metrics["settings"]["seed"] == 5 and metrics["signal"]["samples"] == 40
 
 
-def fails(tmp_path: Path, inputs: dict, *extra: str | Path, weights: Path | None = None) -> str:
-    """Run the command line in-process (as ``__main__`` does), expect exit status 1; return its error line."""
-    argv = ["--data", inputs["data"], "--weights", weights or inputs["weights"], *TINY_ARGS, *extra,
+def fails(
+    tmp_path: Path, inputs: dict, *extra: str | Path, weights: Path | None = None, args: list[str] | None = None
+) -> str:
+    """Run the command line in-process (as ``__main__`` does), expect exit status 1; return its error line.
+
+    ``args`` replaces the tiny setting flags (to leave one out)."""
+    settings = TINY_ARGS if args is None else args
+    argv = ["--data", inputs["data"], "--weights", weights or inputs["weights"], *settings, *extra,
             "--arrays", tmp_path / "x.npz", "--metrics", tmp_path / "x.json"]  # fmt: skip
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
@@ -284,5 +295,25 @@ def test_errors_reach_the_shell_as_one_line(tmp_path, inputs):
     result = run_script("convolutions/compute.py", "--data", tmp_path / "none.npy", "--weights", inputs["weights"],
                         "--arrays", tmp_path / "x.npz", "--metrics", tmp_path / "x.json", check=False)  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "none.npy: prepared dataset not found" in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "none.npy: file not found" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--seed", "--signal-samples", "--grid-kernels", "--multichannel-filter"])
+def test_every_setting_flag_is_required(tmp_path, inputs, flag):
+    """No setting has a default in the script (the config's schema holds them): leaving one out is an error."""
+    tiny = [str(a) for a in TINY_ARGS]
+    start = tiny.index(flag)
+    end = next((i for i in range(start + 1, len(tiny)) if tiny[i].startswith("--")), len(tiny))
+    message = fails(tmp_path, inputs, args=[*tiny[:start], *tiny[end:]])
+    assert "the following arguments are required: " + flag in message
+
+
+def test_the_test_image_may_be_left_out_or_given(tmp_path, inputs):
+    """--test-image is the one optional setting: left out, the seed draws the image; given, it is used."""
+    settings = tiny_settings(inputs)
+    assert settings.test_image is None
+    argv = ["--data", inputs["data"], "--weights", inputs["weights"], *TINY_ARGS, "--test-image", "3",
+            "--arrays", "a", "--metrics", "m"]  # fmt: skip
+    assert conv.settings_from(conv.build_parser().parse_args([str(a) for a in argv])).test_image == 3

@@ -1,4 +1,4 @@
-"""Tests for scripts/download.py: sources in order, verification of the decompressed content, no leftovers."""
+"""Tests for scripts/dataset/download.py: sources in order, verification of the decompressed content, no leftovers."""
 
 from __future__ import annotations
 
@@ -317,6 +317,7 @@ def test_cli_error_is_one_clear_line(synthetic_idx: dict, tmp_path: Path) -> Non
         "--source", tmp_path / "missing",
         "--output", out / f"{NAME}.gz",
         "--meta", out / f"{NAME}.json",
+        "--timeout", "5",
         check=False,
     )  # fmt: skip
     assert result.returncode == 1
@@ -324,6 +325,19 @@ def test_cli_error_is_one_clear_line(synthetic_idx: dict, tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
     assert str(tmp_path / "missing") in result.stderr
     assert leftovers(out) == []
+
+
+def test_timeout_has_no_default(tmp_path: Path) -> None:
+    """The workflow passes data.download_timeout from the config; the script holds no second default."""
+    out = tmp_path / "raw"
+    result = run_script(
+        "dataset/download.py", "--name", NAME, "--source", tmp_path, "--output", out / f"{NAME}.gz",
+        "--meta", out / f"{NAME}.json", check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "--timeout" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def test_synthetic_images_fixture_is_an_image_file(synthetic_idx: dict) -> None:

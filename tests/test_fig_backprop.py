@@ -1,6 +1,7 @@
 """Tests for the six backpropagation figures: valid, reproducible SVGs whose sidecars hold the inputs' numbers.
 
-The inputs are a tiny but real run (``backprop_inputs.build_run``: puzzle.py and backprop.py on synthetic images).
+The inputs are a tiny but real run (``backprop_inputs.build_run``: backprop/puzzle.py and backprop/network.py on
+synthetic images).
 Each script runs once by its CLI and once in-process; both must write the same bytes. The expected numbers are
 computed here from the input files with plain numpy, not with the figure scripts' code.
 """
@@ -16,24 +17,19 @@ import numpy as np
 import pytest
 
 from backprop.bpio import LAYERS, read_history
-from backprop.figures import agreement as fig_backprop_agreement
-from backprop.figures import flow as fig_backprop_flow
-from backprop.figures import grad_norms as fig_backprop_grad_norms
-from backprop.figures import loss as fig_backprop_loss
-from backprop.figures import puzzle as fig_backprop_puzzle
-from backprop.figures import rounds as fig_backprop_rounds
-from backprop_inputs import build_run
-from conftest import ROOT, SCRIPTS, run_script, run_twice
+from backprop.figures import agreement, flow, grad_norms, loss, puzzle, rounds
+from backprop_inputs import FIGURE_OPTIONS, build_run
+from conftest import ROOT, SCRIPT_ENV, run_script, run_twice
 from kit.cli import PipelineError
 from kit.io import load_npz, save_npz
 
 SCRIPTS_BY_NAME = {
-    "puzzle": ("backprop/figures/puzzle.py", fig_backprop_puzzle, ("puzzle",)),
-    "rounds": ("backprop/figures/rounds.py", fig_backprop_rounds, ("puzzle",)),
-    "agreement": ("backprop/figures/agreement.py", fig_backprop_agreement, ("history", "metrics")),
-    "loss": ("backprop/figures/loss.py", fig_backprop_loss, ("history", "metrics")),
-    "grad_norms": ("backprop/figures/grad_norms.py", fig_backprop_grad_norms, ("history",)),
-    "flow": ("backprop/figures/flow.py", fig_backprop_flow, ("history", "metrics")),
+    "puzzle": ("backprop/figures/puzzle.py", puzzle, ("puzzle",)),
+    "rounds": ("backprop/figures/rounds.py", rounds, ("puzzle",)),
+    "agreement": ("backprop/figures/agreement.py", agreement, ("history", "metrics")),
+    "loss": ("backprop/figures/loss.py", loss, ("history", "metrics")),
+    "grad_norms": ("backprop/figures/grad_norms.py", grad_norms, ("history",)),
+    "flow": ("backprop/figures/flow.py", flow, ("history", "metrics")),
 }
 
 
@@ -49,6 +45,7 @@ def figures(run: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> d
     drawn = {}
     for name, (script, module, inputs) in SCRIPTS_BY_NAME.items():
         args = [item for key in inputs for item in (f"--{key}", run[key])]
+        args += FIGURE_OPTIONS.get(name, ())
         drawn[name] = run_twice(script, module, args, out / name, name)
     return drawn
 
@@ -119,9 +116,12 @@ def test_agreement_sidecar_holds_the_largest_error(run: dict, figures: dict) -> 
 
 
 def test_plotting_never_imports_torch() -> None:
-    modules = ", ".join(name.removesuffix(".py") for name, *_ in SCRIPTS_BY_NAME.values())
-    code = f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import {modules}; print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    """Imported as the workflow runs them (PYTHONPATH=scripts), the figures and their readers leave torch out."""
+    modules = ", ".join(module.__name__ for _, module, _ in SCRIPTS_BY_NAME.values())
+    code = f"import sys, backprop.bpio, {modules}; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=SCRIPT_ENV, check=True
+    )
     assert result.stdout.strip() == "False"
 
 
@@ -130,9 +130,9 @@ def test_a_history_missing_an_array_is_named(run: dict, tmp_path: Path) -> None:
     del arrays["grad_norm_dick"]
     broken = tmp_path / "history.npz"
     save_npz(broken, **arrays)
-    result = run_script("backprop/figures/grad_norms.py", "--history", broken, "--output", tmp_path / "g.svg",
-                        "--meta", tmp_path / "g.json", check=False)  # fmt: skip
-    assert result.returncode == 1
+    result = run_script("backprop/figures/grad_norms.py", "--history", broken, "--window", "25",
+                        "--output", tmp_path / "g.svg", "--meta", tmp_path / "g.json", check=False)  # fmt: skip
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert "history.npz: missing array(s) grad_norm_dick; rerun the backprop step" in result.stderr
     assert not (tmp_path / "g.svg").exists()
 
@@ -152,11 +152,29 @@ def test_a_puzzle_whose_rounds_do_not_add_up_is_refused(run: dict, tmp_path: Pat
     broken = tmp_path / "puzzle.json"
     broken.write_text(json.dumps(puzzle))
     with pytest.raises(PipelineError, match="round 2: wrong counts and fixes do not add up"):
-        fig_backprop_rounds.main(["--puzzle", str(broken), "--output", str(tmp_path / "r.svg"),
+        rounds.main(["--puzzle", str(broken), "--output", str(tmp_path / "r.svg"),
                                   "--meta", str(tmp_path / "r.json")])  # fmt: skip
 
 
 def test_bad_window_names_the_flag(run: dict, tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="--window must be at least 1"):
-        fig_backprop_flow.main(["--history", str(run["history"]), "--metrics", str(run["metrics"]), "--window", "0",
+        flow.main(["--history", str(run["history"]), "--metrics", str(run["metrics"]), "--window", "0",
                                 "--output", str(tmp_path / "f.svg"), "--meta", str(tmp_path / "f.json")])  # fmt: skip
+
+
+def test_the_window_has_no_default(run: dict, tmp_path: Path) -> None:
+    """The workflow gives --window; left out, the figure stops with one line naming it and writes nothing."""
+    result = run_script("backprop/figures/grad_norms.py", "--history", run["history"], "--output", tmp_path / "g.svg",
+                        "--meta", tmp_path / "g.json", check=False)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "the following arguments are required: --window" in result.stderr
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_an_empty_input_file_is_refused_before_reading(run: dict, tmp_path: Path) -> None:
+    empty = tmp_path / "puzzle.json"
+    empty.write_bytes(b"")
+    with pytest.raises(PipelineError, match=r"puzzle\.json: is empty"):
+        puzzle.main(["--puzzle", str(empty), "--output", str(tmp_path / "p.svg"), "--meta", str(tmp_path / "p.json")])
+    assert not (tmp_path / "p.svg").exists()

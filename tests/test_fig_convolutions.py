@@ -1,6 +1,6 @@
-"""Tests for the convolution figures (fig_conv_*.py): each runs by its CLI and in-process on tiny arrays made by
-convolutions.py from synthetic images, writes byte-identical SVGs and sidecars, states numbers that match the
-arrays, refuses malformed inputs with a clear message, and never imports torch."""
+"""Tests for the convolution figures (convolutions/figures/*.py): each runs by its CLI and in-process on tiny arrays
+made by convolutions/compute.py from synthetic images, writes byte-identical SVGs and sidecars, states numbers that
+match the arrays, refuses malformed inputs with a clear message, and never imports torch."""
 
 from __future__ import annotations
 
@@ -12,33 +12,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SCRIPTS, run_twice
+from conftest import ROOT, SCRIPT_ENV, run_script, run_twice
 from conv_inputs import FILTERS_1, TINY_ARGS, write_dataset, write_weights
 from convolutions import compute as conv
-from convolutions.figures import edges_2d as fig_conv_2d_edges
-from convolutions.figures import image_row_1d as fig_conv_1d_image_row
-from convolutions.figures import learned_filters as fig_conv_learned_filters
-from convolutions.figures import multichannel_2d as fig_conv_2d_multichannel
-from convolutions.figures import over_2d as fig_conv_1d_over_2d
-from convolutions.figures import signal_1d as fig_conv_1d_signal
-from convolutions.figures import volume_3d as fig_conv_3d_volume
+from convolutions.figures import edges_2d, image_row_1d, learned_filters, multichannel_2d, over_2d, signal_1d, volume_3d
 from kit.cli import PipelineError
 from kit.io import load_npz, save_npz, write_json
 
 FIGURES = {
-    "signal_1d": fig_conv_1d_signal,
-    "image_row_1d": fig_conv_1d_image_row,
-    "over_2d": fig_conv_1d_over_2d,
-    "edges_2d": fig_conv_2d_edges,
-    "multichannel_2d": fig_conv_2d_multichannel,
-    "learned_filters": fig_conv_learned_filters,
-    "volume_3d": fig_conv_3d_volume,
+    "signal_1d": signal_1d,
+    "image_row_1d": image_row_1d,
+    "over_2d": over_2d,
+    "edges_2d": edges_2d,
+    "multichannel_2d": multichannel_2d,
+    "learned_filters": learned_filters,
+    "volume_3d": volume_3d,
 }
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """arrays.npz and metrics.json of convolutions.py on the tiny inputs."""
+    """arrays.npz and metrics.json of convolutions/compute.py on the tiny inputs."""
     folder = tmp_path_factory.mktemp("conv-figures")
     data, weights = write_dataset(folder / "data.npy"), write_weights(folder / "weights.npz")
     paths = {"arrays": folder / "arrays.npz", "metrics": folder / "metrics.json"}
@@ -53,7 +47,8 @@ def drawn(outputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("conv-figures-out")
     args = ["--arrays", outputs["arrays"], "--metrics", outputs["metrics"]]
     return {
-        name: run_twice(f"{module.__name__}.py", module, args, out / name, name) for name, module in FIGURES.items()
+        name: run_twice(f"convolutions/figures/{name}.py", module, args, out / name, name)
+        for name, module in FIGURES.items()
     }
 
 
@@ -126,12 +121,13 @@ def test_volume_figure_numbers(drawn):
 
 
 def test_plotting_never_imports_torch():
+    """Imported as the workflow runs them (PYTHONPATH=scripts), the figures and their readers leave torch out."""
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import convio, "
+        "import sys, convolutions.convio, "
         + ", ".join(module.__name__ for module in FIGURES.values())
         + "; assert 'torch' not in sys.modules, 'torch imported'"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=SCRIPT_ENV)
     assert result.returncode == 0, result.stderr
 
 
@@ -156,13 +152,26 @@ def test_malformed_inputs_are_refused(tmp_path, outputs):
     wrong_dims = {**arrays, "image": arrays["image"][0]}
     save_npz(tmp_path / "dims.npz", **wrong_dims)
     with pytest.raises(PipelineError, match="'image' must be a finite 2-D array"):
-        fig_conv_2d_edges.main(["--arrays", str(tmp_path / "dims.npz"), "--metrics", str(outputs["metrics"]), *flags])
+        edges_2d.main(["--arrays", str(tmp_path / "dims.npz"), "--metrics", str(outputs["metrics"]), *flags])
     short = {**arrays, "signal_smooth": arrays["signal_smooth"][:-1]}
     save_npz(tmp_path / "short.npz", **short)
     with pytest.raises(PipelineError, match="signal_smooth does not fit"):
-        fig_conv_1d_signal.main(["--arrays", str(tmp_path / "short.npz"), "--metrics", str(outputs["metrics"]), *flags])
+        signal_1d.main(["--arrays", str(tmp_path / "short.npz"), "--metrics", str(outputs["metrics"]), *flags])
     write_json(tmp_path / "metrics.json", {"examples": []})
     with pytest.raises(PipelineError, match="has no 'examples' list or 'image'"):
-        fig_conv_1d_over_2d.main(["--arrays", str(outputs["arrays"]), "--metrics", str(tmp_path / "metrics.json"),
+        over_2d.main(["--arrays", str(outputs["arrays"]), "--metrics", str(tmp_path / "metrics.json"),
                                   *flags])  # fmt: skip
     assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize("flag", ["--arrays", "--metrics"])
+def test_a_missing_input_file_is_one_error_line(tmp_path, outputs, flag):
+    """By the real command line: exit status 1, one line naming the file, no traceback, nothing written."""
+    paths = {"--arrays": outputs["arrays"], "--metrics": outputs["metrics"], flag: tmp_path / "none"}
+    args = [item for pair in paths.items() for item in pair]
+    result = run_script("convolutions/figures/edges_2d.py", *args, "--output", tmp_path / "x.svg",
+                        "--meta", tmp_path / "x.json", check=False)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert f"{tmp_path / 'none'}: file not found" in result.stderr
+    assert not (tmp_path / "x.svg").exists() and not (tmp_path / "x.json").exists()

@@ -1,7 +1,7 @@
 """Tests for the overfitting figures: valid, reproducible SVGs and sidecars whose numbers match the inputs.
 
 ``write_model_inputs`` writes a small but self-consistent ``history.json``, ``diagnostics.npz`` and
-``metrics.json`` (as train.py writes them) into a folder; every expected number below is computed from those
+``metrics.json`` (as models/train.py writes them) into a folder; every expected number below is computed from those
 files with plain numpy, not with the figure scripts' code, so a recorded real training run can replace the
 synthetic one without changing the tests. Each script runs once by its CLI and once in-process; both must
 write the same bytes.
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import conftest
-from conftest import ROOT, SCRIPTS, run_script, synthetic_images
+from conftest import ROOT, SCRIPT_ENV, SCRIPTS, run_script, synthetic_images
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_split, make_records, save_records
 from kit.io import save_npz, write_json
@@ -165,7 +165,7 @@ def write_model_inputs(folder: Path, data: Path) -> dict[str, Path]:
     }
 
 
-#: A small real run of train.py on real images, recorded by tests/data/record_history.py.
+#: A small real run of models/train.py on real images, recorded by tests/data/record_history.py.
 RECORDED = Path(__file__).resolve().parent / "data" / "recorded"
 
 
@@ -280,13 +280,30 @@ def test_curves_of_a_model_that_does_not_overfit(inputs, tmp_path):
     best = history["best_epoch"]
     history["history"] = {key: values[:best] for key, values in history["history"].items()}
     write_json(tmp_path / "history.json", history)
-    fig_curves.main(["--history", str(tmp_path / "history.json"), *io_flags(tmp_path, "c")])
+    fig_curves.main(
+        ["--history", str(tmp_path / "history.json"), "--label", "regularised CNN", *io_flags(tmp_path, "c")]
+    )
     meta = read(tmp_path / "c.json")
     assert meta["pattern"] == "losses_fall_together"
     assert meta["best_epoch"] == meta["epochs"] == best
-    assert meta["title"].startswith(f"Training and validation loss fall together to epoch {best}")
+    assert meta["title"].startswith(f"Regularised CNN: training and validation loss fall together to epoch {best}")
     assert f"{100 * history['history']['val_accuracy'][-1]:.1f} %" in meta["title"]
-    assert meta["label"] is None and "model 'overfit'" in meta["alt"]
+    assert meta["label"] == "regularised CNN" and "for the regularised CNN" in meta["alt"]
+    # Without a label (only in-process: the command line requires one) the model's name stands in.
+    unlabelled = fig_curves.describe(modelio.read_model_history(tmp_path / "history.json"), None)
+    assert unlabelled["title"].startswith(f"Training and validation loss fall together to epoch {best}")
+    assert unlabelled["label"] is None and "model 'overfit'" in unlabelled["alt"]
+
+
+def test_curves_label_has_no_default(inputs, tmp_path, capsys):
+    """The label comes from the explainer's declaration; leaving it out is a one-line error, nothing written."""
+    argv = ["--history", str(inputs["history"]), *io_flags(tmp_path, "c")]
+    with pytest.raises(PipelineError, match="--label"):
+        fig_curves.main(argv)
+    assert run_cli(fig_curves.main, argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--label" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "c.svg").exists()
 
 
 def test_loss_split_parts_add_up(inputs, tmp_path):
@@ -341,7 +358,7 @@ def test_group_means_may_be_null(inputs, tmp_path):
     h = history["history"]
     h["val_loss_wrong_mean"][0] = h["val_confidence_wrong_mean"][0] = None
     write_json(tmp_path / "history.json", history)
-    run = modelio.read_history(tmp_path / "history.json", ["val_confidence_wrong_mean", "val_loss_wrong_mean"])
+    run = modelio.read_model_history(tmp_path / "history.json", ["val_confidence_wrong_mean", "val_loss_wrong_mean"])
     assert np.isnan(run["history"]["val_confidence_wrong_mean"][0])
     assert run["history"]["epoch"].dtype == np.int64
     fig_confidence.main(["--history", str(tmp_path / "history.json"), *io_flags(tmp_path, "c")])
@@ -418,20 +435,19 @@ def test_reliability(inputs, tmp_path):
     assert meta["n_bins"] == 15
 
 
-def test_reliability_bins_flag(inputs, tmp_path, capsys):
-    fig_reliability.main(["--diagnostics", str(inputs["diagnostics"]), "--bins", "10", *io_flags(tmp_path, "r")])
-    assert len(read(tmp_path / "r.json")["best"]["bins"]["count"]) == 10
-    assert run_cli(fig_reliability.main, ["--diagnostics", str(inputs["diagnostics"]), "--bins", "0",
-                                          *io_flags(tmp_path, "s")]) == 1  # fmt: skip
-    assert capsys.readouterr().err.startswith("error: --bins 0 is out of range")
-    assert not (tmp_path / "s.svg").exists()
+def test_reliability_bins(inputs):
+    """Any bin count partitions the examples; the figure itself uses the history's N_BINS, so its ECE matches."""
+    d = npz(inputs["diagnostics"])
+    r = fig_reliability.epoch_reliability(d["val_logits_best"], d["val_labels"], 10, 1)
+    assert len(r["bins"]["count"]) == 10 and sum(r["bins"]["count"]) == len(d["val_labels"])
+    assert r["bins"]["lower"][0] == 0 and r["bins"]["upper"][-1] == 1
 
 
 def test_confusion(inputs, tmp_path):
     svg, meta = run_twice(
         "overfitting/figures/confusion.py",
         fig_confusion,
-        ["--metrics", inputs["metrics"], "--label", "the CNN"],
+        ["--metrics", inputs["metrics"]],
         tmp_path,
         "conf",
     )
@@ -548,11 +564,14 @@ def test_test_grid_refuses_another_dataset(inputs, tmp_path):
 )
 def test_missing_input_exits_1_naming_the_file(inputs, tmp_path, script, flag):
     missing = tmp_path / "nowhere" / "input.file"
-    extra = ["--data", str(inputs["data"])] if script == "overfitting/figures/test_grid.py" else []
+    extra = {
+        "overfitting/figures/test_grid.py": ["--data", str(inputs["data"])],
+        "overfitting/figures/curves.py": ["--label", "CNN"],
+    }.get(script, [])
     result = run_script(script, flag, missing, *extra, *io_flags(tmp_path, "f"), check=False)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {missing}: file not found")
-    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "f.svg").exists() and not (tmp_path / "f.json").exists()
 
 
@@ -628,7 +647,8 @@ def test_malformed_metrics_name_file_and_key(synthetic_inputs, tmp_path, change,
 
 def test_not_json_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "history.json").write_text("{ not json", encoding="utf-8")
-    assert run_cli(fig_curves.main, ["--history", str(tmp_path / "history.json"), *io_flags(tmp_path, "c")]) == 1
+    argv = ["--history", str(tmp_path / "history.json"), "--label", "CNN", *io_flags(tmp_path, "c")]
+    assert run_cli(fig_curves.main, argv) == 1
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'history.json'}: not valid JSON")
 
 
@@ -638,23 +658,25 @@ def test_not_json_is_a_clear_error(tmp_path, capsys):
 
 
 def test_figures_never_import_torch(inputs, tmp_path):
-    """Every figure script runs with torch made unimportable, and torch is not loaded afterwards."""
+    """Every figure script runs with torch made unimportable, and torch is not loaded afterwards.
+
+    The scripts are imported as the workflow runs them: the packages in scripts/ on PYTHONPATH (``SCRIPT_ENV``).
+    """
     calls = {
-        "fig_curves": ["--history", inputs["history"]],
-        "fig_loss_split": ["--history", inputs["history"]],
-        "fig_confidence": ["--history", inputs["history"]],
-        "fig_loss_histograms": ["--diagnostics", inputs["diagnostics"]],
-        "fig_reliability": ["--diagnostics", inputs["diagnostics"]],
-        "fig_confusion": ["--metrics", inputs["metrics"]],
-        "fig_test_grid": ["--diagnostics", inputs["diagnostics"], "--data", inputs["data"]],
+        "overfitting.figures.curves": ["--history", inputs["history"], "--label", "CNN"],
+        "overfitting.figures.loss_split": ["--history", inputs["history"]],
+        "overfitting.figures.confidence": ["--history", inputs["history"]],
+        "overfitting.figures.loss_histograms": ["--diagnostics", inputs["diagnostics"]],
+        "overfitting.figures.reliability": ["--diagnostics", inputs["diagnostics"]],
+        "overfitting.figures.confusion": ["--metrics", inputs["metrics"]],
+        "overfitting.figures.test_grid": ["--diagnostics", inputs["diagnostics"], "--data", inputs["data"]],
     }
-    assert {f"{name}.py" for name in calls} == set(FIGURE_SCRIPTS)
+    assert {name.replace(".", "/") + ".py" for name in calls} == set(FIGURE_SCRIPTS)
     program = "\n".join(
         [
             "import importlib, sys",
-            f"sys.path.insert(0, {str(SCRIPTS)!r})",
             "sys.modules['torch'] = None  # any 'import torch' now raises ImportError",
-            "import modelio",
+            "import models.modelio",
             *(
                 f"importlib.import_module({name!r}).main({[str(a) for a in args] + io_flags(tmp_path, name)!r})"
                 for name, args in calls.items()
@@ -663,10 +685,10 @@ def test_figures_never_import_torch(inputs, tmp_path):
             "print('ok')",
         ]
     )
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, env=SCRIPT_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert len(list(tmp_path.glob("*.svg"))) == len(calls)
-    for script in (*FIGURE_SCRIPTS, "models/modelio.py"):
+    for script in (*FIGURE_SCRIPTS, "overfitting/epochs.py", "models/modelio.py", "models/calibration.py"):
         source = (SCRIPTS / script).read_text(encoding="utf-8")
         assert "import torch" not in source and "from torch" not in source, script

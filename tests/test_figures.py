@@ -1,6 +1,6 @@
 """Tests for the PCA figures: valid, reproducible SVGs and sidecars whose numbers match the data.
 
-A small PCA of the ``prepared_dataset`` fixture is computed here with plain numpy (not with pca.py), so the
+A small PCA of the ``prepared_dataset`` fixture is computed here with plain numpy (not with pca/fit.py), so the
 figures are checked against an independent computation. Each script runs once as a user would (its CLI in a
 fresh interpreter) and once in-process; both must write the same bytes.
 """
@@ -48,7 +48,7 @@ def numpy_pca(x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def write_pca_inputs(data: Path, folder: Path) -> dict:
-    """Fit the PCA on the dataset's train split and write ``pca.npz`` and ``metrics.json`` as pca.py does."""
+    """Fit the PCA on the dataset's train split and write ``pca.npz`` and ``metrics.json`` as pca/fit.py does."""
     fit = numpy_pca(load_split(data, "train").flat_float())
     ratios = fit["explained_variance_ratio"]
     cumulative = np.cumsum(ratios)
@@ -307,12 +307,59 @@ def test_malformed_metrics_name_the_file(tmp_path, metrics):
 def test_mismatched_pca_files_name_both(inputs, tmp_path):
     write_json(tmp_path / "m.json", {"explained_variance_ratio": [0.6, 0.3, 0.1]})
     with pytest.raises(PipelineError, match=r"m\.json lists 3 components but .*pca\.npz holds 784"):
-        fig_pca_components.main(
-            ["--pca", str(inputs["pca"]), "--metrics", str(tmp_path / "m.json"), *io_flags(tmp_path, "c")]
-        )
+        argv = ["--pca", str(inputs["pca"]), "--metrics", str(tmp_path / "m.json"), "--n-components", "2"]
+        fig_pca_components.main([*argv, *io_flags(tmp_path, "c")])
     save_npz(tmp_path / "bad.npz", mean=np.zeros(784), components=np.zeros((3, 10)))
     with pytest.raises(PipelineError, match=r"bad\.npz: missing array\(s\) explained_variance_ratio"):
         load_pca(tmp_path / "bad.npz")
+
+
+#: Each PCA figure's flags (inputs by name, then its settings), as the workflow passes them.
+FIGURE_FLAGS = {
+    "variance_bar": (["metrics"], ["--n-components", "4"]),
+    "variance_cumulative": (["metrics"], ["--thresholds", "0.8", "0.9"]),
+    "components": (["pca", "metrics"], ["--n-components", "4"]),
+    "reconstructions": (["pca", "data"], ["--counts", "1", "4"]),
+    "projection": (["pca", "data"], []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIGURE_FLAGS))
+@pytest.mark.parametrize("kind", ["missing", "directory", "empty"])
+def test_unusable_input_exits_1_naming_the_file(inputs, tmp_path, name, kind):
+    """Each input flag refuses a missing path, a directory or an empty file, in one line, before any output."""
+    names, settings = FIGURE_FLAGS[name]
+    bad = tmp_path / "bad.file"
+    if kind == "directory":
+        bad.mkdir()
+    elif kind == "empty":
+        bad.write_bytes(b"")
+    flags = [item for key in names for item in (f"--{key}", bad if key == names[-1] else inputs[key])]
+    result = run_script(f"pca/figures/{name}.py", *flags, *settings, *io_flags(tmp_path, "f"), check=False)
+    assert result.returncode == 1
+    message = {"missing": "file not found", "directory": "is a directory", "empty": "is empty"}[kind]
+    assert result.stderr.startswith(f"error: {bad}: {message}")
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "f.svg").exists() and not (tmp_path / "f.json").exists()
+
+
+@pytest.mark.parametrize("name", ["variance_bar", "variance_cumulative", "components", "reconstructions"])
+def test_settings_have_no_default(inputs, tmp_path, capsys, name):
+    """A figure's settings come from the config; leaving one out is a one-line error naming the flag."""
+    names, settings = FIGURE_FLAGS[name]
+    module = {
+        "variance_bar": fig_pca_variance_bar,
+        "variance_cumulative": fig_pca_variance_cumulative,
+        "components": fig_pca_components,
+        "reconstructions": fig_pca_reconstructions,
+    }[name]
+    argv = [item for key in names for item in (f"--{key}", str(inputs[key]))] + io_flags(tmp_path, "f")
+    with pytest.raises(PipelineError, match=settings[0]):
+        module.main(argv)
+    assert run_cli(module.main, argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and settings[0] in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "f.svg").exists()
 
 
 # --------------------------------------------------------------------------------------------------------

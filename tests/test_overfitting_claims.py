@@ -1,19 +1,32 @@
-"""Verdicts of scripts/overfitting_claims.py on hand-made six-epoch histories, and its command line."""
+"""Verdicts of scripts/overfitting/claims.py on hand-made six-epoch histories, and its command line."""
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 
 from conftest import run_script
 from kit.cli import PipelineError, run_cli
+from kit.config import repository_schema, schema_defaults
 from kit.io import write_json
 from overfitting import claims as overfitting_claims
 from overfitting.claims import Thresholds, check_claims, parse_history, parse_metrics
 
 N = 1000
+
+#: The thresholds a default run uses: the config schema's defaults, the one place they live.
+DEFAULTS = Thresholds(
+    **{key: float(value) for key, value in schema_defaults(repository_schema())["overfitting"].items()}
+)
+
+#: The same thresholds as the workflow passes them to the script.
+THRESHOLD_FLAGS = [
+    item for key, value in asdict(DEFAULTS).items() for item in (f"--{key.replace('_', '-')}", f"{value:g}")
+]
+
 CLAIM_IDS = ["train_loss_fell", "val_loss_rose", "val_accuracy_rose", "rise_from_wrong", "temperature_removes_rise"]
 
 #: A run that shows the puzzle. Lowest validation loss at epoch 3 (0.5), last epoch 6 (0.7):
@@ -88,7 +101,7 @@ def claims_for(history: dict, thresholds: Thresholds | None = None) -> dict:
     """Validate ``history`` as the CLI would and check every claim."""
     run = parse_history(history, "history.json")
     metrics = parse_metrics(make_metrics(history), "metrics.json", run, "history.json")
-    return check_claims(run, metrics, thresholds or Thresholds())
+    return check_claims(run, metrics, thresholds or DEFAULTS)
 
 
 def verdicts(result: dict) -> dict[str, str]:
@@ -303,7 +316,7 @@ def test_metrics_from_another_run_are_refused():
 
 @pytest.fixture
 def run_files(tmp_path):
-    """history.json and metrics.json of a puzzle run, as train.py writes them."""
+    """history.json and metrics.json of a puzzle run, as models/train.py writes them."""
     history = make_history()
     paths = {"history": tmp_path / "history.json", "metrics": tmp_path / "metrics.json"}
     write_json(paths["history"], history)
@@ -315,7 +328,7 @@ def test_cli_writes_claims(run_files, tmp_path):
     out = tmp_path / "overfitting" / "claims.json"
     result = run_script(
         "overfitting/claims.py", "--history", run_files["history"], "--metrics", run_files["metrics"],
-        "--output", out,
+        *THRESHOLD_FLAGS, "--output", out,
     )  # fmt: skip
     assert "5 of 5 claims supported; the run shows the puzzle" in result.stdout
     claims = json.loads(out.read_text())
@@ -325,14 +338,15 @@ def test_cli_writes_claims(run_files, tmp_path):
     # Run in-process with the same inputs: the same bytes (deterministic, sorted keys).
     again = tmp_path / "again.json"
     argv = ["--history", str(run_files["history"]), "--metrics", str(run_files["metrics"]), "--output", str(again)]
-    assert run_cli(overfitting_claims.main, argv) == 0
+    assert run_cli(overfitting_claims.main, [*argv, *THRESHOLD_FLAGS]) == 0
     assert again.read_bytes() == out.read_bytes()
+    assert claims["thresholds"] == asdict(DEFAULTS)
 
 
 def test_cli_thresholds_are_flags(run_files, tmp_path, capsys):
     out = tmp_path / "claims.json"
     argv = ["--history", str(run_files["history"]), "--metrics", str(run_files["metrics"]), "--output", str(out),
-            "--min-loss-rise-percent", "50", "--min-removed-percent", "90"]  # fmt: skip
+            *THRESHOLD_FLAGS, "--min-loss-rise-percent", "50", "--min-removed-percent", "90"]  # fmt: skip
     assert run_cli(overfitting_claims.main, argv) == 0
     claims = json.loads(out.read_text())
     assert claims["thresholds"]["min_loss_rise_percent"] == 50.0
@@ -350,7 +364,7 @@ def test_cli_thresholds_are_flags(run_files, tmp_path, capsys):
 def test_cli_rejects_bad_thresholds(run_files, tmp_path, capsys, flag, value):
     out = tmp_path / "claims.json"
     argv = ["--history", str(run_files["history"]), "--metrics", str(run_files["metrics"]), "--output", str(out),
-            flag, value]  # fmt: skip
+            *THRESHOLD_FLAGS, flag, value]  # fmt: skip
     assert run_cli(overfitting_claims.main, argv) == 1
     assert flag in capsys.readouterr().err
     assert not out.exists()
@@ -363,8 +377,9 @@ def test_cli_malformed_history_exits_1_naming_the_file(run_files, tmp_path):
     write_json(bad, history)
     out = tmp_path / "claims.json"
     result = run_script(
-        "overfitting/claims.py", "--history", bad, "--metrics", run_files["metrics"], "--output", out, check=False
-    )
+        "overfitting/claims.py", "--history", bad, "--metrics", run_files["metrics"], *THRESHOLD_FLAGS,
+        "--output", out, check=False,
+    )  # fmt: skip
     assert result.returncode == 1
     assert str(bad) in result.stderr and "'val_loss' has 5 values but 'epoch' has 6" in result.stderr
     assert "Traceback" not in result.stderr
@@ -377,7 +392,7 @@ def test_cli_nan_in_history_exits_1(run_files, tmp_path, capsys):
     bad = tmp_path / "nan-history.json"
     bad.write_text(json.dumps(history))  # Python writes NaN, which json.load reads back
     out = tmp_path / "claims.json"
-    argv = ["--history", str(bad), "--metrics", str(run_files["metrics"]), "--output", str(out)]
+    argv = ["--history", str(bad), "--metrics", str(run_files["metrics"]), "--output", str(out), *THRESHOLD_FLAGS]
     assert run_cli(overfitting_claims.main, argv) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "'val_loss_temperature_scaled' holds non-finite values (epoch 3)" in err
@@ -387,5 +402,37 @@ def test_cli_nan_in_history_exits_1(run_files, tmp_path, capsys):
 def test_cli_missing_history_file(run_files, tmp_path, capsys):
     missing = tmp_path / "nowhere.json"
     argv = ["--history", str(missing), "--metrics", str(run_files["metrics"]), "--output", str(tmp_path / "c.json")]
-    assert run_cli(overfitting_claims.main, argv) == 1
-    assert f"{missing}: file not found" in capsys.readouterr().err
+    assert run_cli(overfitting_claims.main, [*argv, *THRESHOLD_FLAGS]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {missing}: file not found")
+
+
+@pytest.mark.parametrize("kind", ["directory", "empty"])
+def test_cli_unusable_metrics_file(run_files, tmp_path, kind):
+    bad = tmp_path / "bad.json"
+    if kind == "directory":
+        bad.mkdir()
+    else:
+        bad.write_bytes(b"")
+    out = tmp_path / "claims.json"
+    result = run_script(
+        "overfitting/claims.py", "--history", run_files["history"], "--metrics", bad, *THRESHOLD_FLAGS,
+        "--output", out, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {bad}: {'is a directory' if kind == 'directory' else 'is empty'}")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", THRESHOLD_FLAGS[::2])
+def test_cli_thresholds_have_no_default(run_files, tmp_path, flag):
+    """Each threshold comes from the config; leaving one out is a one-line error naming it, with nothing written."""
+    at = THRESHOLD_FLAGS.index(flag)
+    others = THRESHOLD_FLAGS[:at] + THRESHOLD_FLAGS[at + 2 :]
+    out = tmp_path / "claims.json"
+    argv = ["--history", str(run_files["history"]), "--metrics", str(run_files["metrics"]), "--output", str(out)]
+    with pytest.raises(PipelineError, match=flag):
+        overfitting_claims.main([*argv, *others])
+    result = run_script("overfitting/claims.py", *argv, *others, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and flag in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not out.exists()

@@ -1,4 +1,4 @@
-"""Properties of the covariance PCA in scripts/pca.py, checked against scikit-learn on small data."""
+"""Properties of the covariance PCA in scripts/pca/fit.py, checked against scikit-learn on small data."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def test_main_is_deterministic(prepared_dataset, tmp_path):
     outputs = []
     for run in ("a", "b"):
         main(["--input", str(prepared_dataset), "--output", str(tmp_path / run / "pca.npz"),
-              "--metrics", str(tmp_path / run / "metrics.json")])  # fmt: skip
+              "--metrics", str(tmp_path / run / "metrics.json"), "--thresholds", "0.9"])  # fmt: skip
         outputs.append(((tmp_path / run / "pca.npz").read_bytes(), (tmp_path / run / "metrics.json").read_bytes()))
     assert outputs[0] == outputs[1]
 
@@ -200,6 +200,37 @@ def test_cli_bad_threshold_exits_1(prepared_dataset, tmp_path: Path, bad):
     )  # fmt: skip
     assert result.returncode == 1
     assert "error: --thresholds" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_thresholds_have_no_default(prepared_dataset, tmp_path: Path):
+    """The thresholds come from the config (pca.thresholds); leaving the flag out is an error, not a default."""
+    out = tmp_path / "pca.npz"
+    args = ["--input", str(prepared_dataset), "--output", str(out), "--metrics", str(tmp_path / "m.json")]
+    with pytest.raises(PipelineError, match="--thresholds"):
+        main(args)
+    result = run_script("pca/fit.py", *args, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert "--thresholds" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "empty"])
+def test_unusable_input_is_refused_before_any_work(tmp_path: Path, kind):
+    path = tmp_path / "data.npy"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    out = tmp_path / "pca.npz"
+    result = run_script(
+        "pca/fit.py", "--input", path, "--output", out, "--metrics", tmp_path / "m.json", "--thresholds", "0.9",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    message = {"missing": "file not found", "directory": "is a directory", "empty": "is empty"}[kind]
+    assert result.stderr.startswith(f"error: {path}: {message}")
     assert not out.exists()
 
 

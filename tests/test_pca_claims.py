@@ -1,4 +1,4 @@
-"""Verdict logic of scripts/pca_claims.py on hand-made numbers, and its command line on the fixture data."""
+"""Verdict logic of scripts/pca/claims.py on hand-made numbers, and its command line on the fixture data."""
 
 from __future__ import annotations
 
@@ -149,9 +149,9 @@ def test_check_claims_counts_supported_claims():
 
 @pytest.fixture
 def pca_outputs(prepared_dataset, tmp_path):
-    """PCA arrays and metrics fitted on the fixture's training images, as pca.py writes them."""
+    """PCA arrays and metrics fitted on the fixture's training images, as pca/fit.py writes them."""
     out, met = tmp_path / "pca" / "pca.npz", tmp_path / "pca" / "metrics.json"
-    pca.main(["--input", str(prepared_dataset), "--output", str(out), "--metrics", str(met)])
+    pca.main(["--input", str(prepared_dataset), "--output", str(out), "--metrics", str(met), "--thresholds", "0.9"])
     return {"data": prepared_dataset, "pca": out, "metrics": met}
 
 
@@ -185,8 +185,26 @@ def test_cli_rejects_metrics_from_another_fit(pca_outputs, tmp_path):
     out = tmp_path / "claims.json"
     result = run_script(
         "pca/claims.py", "--metrics", other, "--pca", pca_outputs["pca"], "--data", pca_outputs["data"],
-        "--output", out, check=False,
+        "--tolerance-pp", "1.5", "--output", out, check=False,
     )  # fmt: skip
     assert result.returncode == 1
     assert "different PCA fits" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_refuses_missing_inputs_and_settings(pca_outputs, tmp_path):
+    """A missing input file is named before any work; the tolerance comes from the config, so it has no default."""
+    out = tmp_path / "claims.json"
+    inputs = ["--metrics", pca_outputs["metrics"], "--pca", pca_outputs["pca"], "--data", pca_outputs["data"]]
+    missing = tmp_path / "nowhere.npz"
+    result = run_script(
+        "pca/claims.py", *inputs[:2], "--pca", missing, *inputs[4:], "--tolerance-pp", "1.5", "--output", out,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {missing}: file not found")
+    result = run_script("pca/claims.py", *inputs, "--output", out, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "--tolerance-pp" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     assert not out.exists()

@@ -128,7 +128,7 @@ def handout_page(folder: Path, body: str, title: str = "Handout title", lang: st
 
 
 def render(page: Path, out: Path, page_size: str = "A4") -> Path:
-    """Render a page through render_pdf.py in-process, allowing only the page's folder."""
+    """Render a page through publish/render_pdf.py in-process, allowing only the page's folder."""
     from publish import render_pdf
 
     render_pdf.main(["--html", str(page), "--output", str(out), "--allow", str(page.parent), "--page-size", page_size])
@@ -205,7 +205,7 @@ def test_page_size_follows_the_flag(tmp_path) -> None:
 def test_handout_renders_to_the_same_bytes_twice(tmp_path) -> None:
     page = handout_page(tmp_path / "site", TWO_PAGES)
     first = tmp_path / "first.pdf"
-    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", page.parent)
+    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", page.parent, "--page-size", "A4")
     second = render(page, tmp_path / "second.pdf")
     assert first.read_bytes() == second.read_bytes()
     assert b"/CreationDate" not in first.read_bytes() and b"/ModDate" not in first.read_bytes()
@@ -247,8 +247,9 @@ def test_handout_without_language_or_title_is_refused(tmp_path, change, expected
 def test_image_without_alt_text_is_refused(tmp_path) -> None:
     page = handout_page(tmp_path / "site", '<figure><img src="fig.svg"><figcaption>No alt.</figcaption></figure>')
     result = run_script(
-        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
-    )
+        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent,
+        "--page-size", "A4", check=False,
+    )  # fmt: skip
     assert result.returncode == 1 and "without alt text: fig.svg" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "x.pdf").exists()
 
@@ -257,8 +258,9 @@ def test_image_without_alt_text_is_refused(tmp_path) -> None:
 def test_handout_refuses_files_outside_results_and_the_network(tmp_path, url) -> None:
     page = handout_page(tmp_path / "site", f'<img src="{url}" alt="x">')
     result = run_script(
-        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent, check=False
-    )
+        "publish/render_pdf.py", "--html", page, "--output", tmp_path / "x.pdf", "--allow", page.parent,
+        "--page-size", "A4", check=False,
+    )  # fmt: skip
     assert result.returncode == 1
     assert f"refused to read {url}" in result.stderr and "allowed folders" in result.stderr
     assert not (tmp_path / "x.pdf").exists()
@@ -275,7 +277,7 @@ CHAPTERS = {
 
 
 def explainer_page(reports: Path, name: str, title: str, sections: list[str]) -> Path:
-    """An explainer page as render_html.py writes it: site header, a contents nav, sections, a figure, links."""
+    """An explainer page as publish/render_html.py writes it: site header, a contents nav, sections, a figure, links."""
     parts = []
     for number, heading in enumerate(sections, start=1):
         parts.append(f'<section id="s{number}"><h2>{heading}</h2>{FILLER * 2}</section>')
@@ -329,7 +331,7 @@ def booklet_inputs(tmp_path: Path) -> dict:
         record.parent.mkdir(exist_ok=True)
         record.write_text(json.dumps(provenance_record(name, 5.0 + index, "2.4.6" if index == 0 else "2.5.0")))
         args += ["--page", f"{name}={page}", "--provenance", f"{name}={record}"]
-    args += ["--site-title", "Test site", "--site-author", "Test author", "--allow", str(results)]
+    args += ["--site-title", "Test site", "--site-author", "Test author", "--allow", str(results), "--page-size", "A4"]
     args += ["--stylesheet", str(ROOT / "templates" / "print.css")]
     return {"results": results, "reports": reports, "args": args}
 
@@ -439,6 +441,7 @@ def test_booklet_bad_inputs_fail_clearly(booklet_inputs, tmp_path) -> None:
     from publish import render_booklet
 
     out = ["--html-output", str(tmp_path / "b.html"), "--output", str(tmp_path / "b.pdf")]
+    out += ["--site-title", "T", "--site-author", "A", "--page-size", "A4"]
     with pytest.raises(PipelineError, match="one record per --page"):
         render_booklet.main([*booklet_inputs["args"][:6], *out])
     no_article = tmp_path / "plain.html"
@@ -446,11 +449,20 @@ def test_booklet_bad_inputs_fail_clearly(booklet_inputs, tmp_path) -> None:
     record = booklet_inputs["results"] / "provenance" / "alpha.json"
     with pytest.raises(PipelineError, match="no complete <article>"):
         render_booklet.main(["--page", f"plain={no_article}", "--provenance", f"plain={record}", *out])
-    with pytest.raises(PipelineError, match="page not found"):
+    with pytest.raises(PipelineError, match=r"--page gone: .*gone\.html: file not found"):
         render_booklet.main(["--page", f"gone={tmp_path / 'gone.html'}", "--provenance", f"gone={record}", *out])
+    with pytest.raises(PipelineError, match=r"--provenance plain: .*: is a directory"):
+        render_booklet.main(["--page", f"plain={no_article}", "--provenance", f"plain={tmp_path}", *out])
+    (tmp_path / "empty.json").write_text("", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"--provenance plain: .*empty\.json: is empty"):
+        render_booklet.main(["--page", f"plain={no_article}", "--provenance", f"plain={tmp_path / 'empty.json'}", *out])
+    with pytest.raises(PipelineError, match="page not found"):
+        render_booklet.read_chapter("gone", tmp_path / "gone.html", tmp_path, ["gone"])
+    (tmp_path / "binary.html").write_bytes(b"\x00\xff\xfe not a page")
+    with pytest.raises(PipelineError, match=r"binary\.html: not a UTF-8 HTML page"):
+        render_booklet.main(["--page", f"plain={tmp_path / 'binary.html'}", "--provenance", f"plain={record}", *out])
     with pytest.raises(PipelineError, match="lower-case words"):
         render_booklet.main(["--page", f"Bad Name={no_article}", "--provenance", f"Bad Name={record}", *out])
-    result = run_script(
-        "publish/render_booklet.py", "--html-output", tmp_path / "b.html", "--output", tmp_path / "b.pdf", check=False
-    )
-    assert result.returncode == 1 and "--page" in result.stderr and "Traceback" not in result.stderr
+    result = run_script("publish/render_booklet.py", *out[4:], *out[:4], check=False)
+    assert result.returncode == 1 and "required: --page" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -1,4 +1,4 @@
-"""Tests for scripts/prepare.py: strict IDX parsing, the records file and its summary."""
+"""Tests for scripts/dataset/prepare.py: strict IDX parsing, the records file and its summary."""
 
 from __future__ import annotations
 
@@ -219,6 +219,44 @@ def test_cli_error_is_one_clear_line(synthetic_idx: dict, tmp_path: Path) -> Non
     result = run_script("dataset/prepare.py", *flags, "--output", out / "d.npy", "--meta", out / "d.json", check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
-    assert "missing.gz: file not found; run the download step first" in result.stderr
+    assert result.stderr.count("\n") == 1, "one line"
+    assert "missing.gz: file not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "empty file"])
+def test_cli_refuses_a_directory_or_empty_file_as_gz_in_one_line(
+    synthetic_idx: dict, tmp_path: Path, kind: str
+) -> None:
+    paths = inputs(synthetic_idx)
+    bad = tmp_path / "raw"
+    if kind == "directory":
+        bad.mkdir()
+    else:
+        bad.write_bytes(b"")
+    paths["t10k-images-idx3-ubyte"] = bad
+    out = tmp_path / "out"
+    result = run_script(
+        "dataset/prepare.py", *cli_flags(paths), "--output", out / "d.npy", "--meta", out / "d.json", check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert f"{bad}: is {'a directory' if kind == 'directory' else 'empty'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_prepare_refuses_a_directory_given_as_gz(synthetic_idx: dict, tmp_path: Path) -> None:
+    """Called as a function (no command-line check in front), a directory is still a clear error."""
+    paths = inputs(synthetic_idx)
+    paths["train-labels-idx1-ubyte"] = tmp_path
+    with pytest.raises(PipelineError, match="is a directory, not a gz file"):
+        run(paths, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_flag_is_one_line_error(synthetic_idx: dict, tmp_path: Path) -> None:
+    flags = cli_flags(inputs(synthetic_idx))[:-2]  # no --test-labels
+    with pytest.raises(PipelineError, match="required: --test-labels"):
+        prepare.main([*map(str, flags), "--output", str(tmp_path / "d.npy"), "--meta", str(tmp_path / "d.json")])

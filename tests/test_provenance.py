@@ -1,4 +1,4 @@
-"""Tests for provenance.py: what the "How this was made" appendix is built from."""
+"""Tests for publish/provenance.py: what the "How this was made" appendix is built from."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def benchmark(path: Path, *rows: str) -> Path:
 
 
 def data_meta(path: Path, name: str, sha: str) -> Path:
-    """A download sidecar as download.py writes it."""
+    """A download sidecar as dataset/download.py writes it."""
     meta = {"file": f"{name}.gz", "source": "/usr/share/datasets/fashion-mnist", "sha256": sha, "bytes": 60008}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**meta, "gz_sha256": "f" * 64}), encoding="utf-8")
@@ -93,16 +93,21 @@ def test_same_inputs_give_the_same_bytes(inputs, tmp_path) -> None:
     outputs = []
     for name in ("one.json", "two.json"):
         out = tmp_path / name
-        provenance.main(["--explainer", "pca", "--data-meta", *map(str, inputs["meta"]), "--output", str(out)])
+        provenance.main(
+            ["--explainer", "pca", "--data-meta", *map(str, inputs["meta"]), "--settings", "{}", "--output", str(out)]
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
 
 
 def test_versions_are_read_without_importing_torch() -> None:
     code = (
-        "import sys; from publish import provenance; v = provenance.package_versions(); assert 'torch' in v; print('torch' in sys.modules)"
+        "import sys; from publish import provenance; v = provenance.package_versions(); assert 'torch' in v; "
+        "print('torch' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SCRIPTS, check=True, env=SCRIPT_ENV)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=SCRIPTS, check=True, env=SCRIPT_ENV
+    )
     assert result.stdout.strip() == "False"
 
 
@@ -149,9 +154,11 @@ def test_missing_or_binary_benchmark_fails_through_the_cli(tmp_path) -> None:
     missing = tmp_path / "nowhere.tsv"
     out = tmp_path / "p.json"
     result = run_script(
-        "publish/provenance.py", "--explainer", "pca", "--benchmark", f"pca={missing}", "--output", out, check=False
-    )
+        "publish/provenance.py", "--explainer", "pca", "--settings", "{}", "--benchmark", f"pca={missing}",
+        "--output", out, check=False,
+    )  # fmt: skip
     assert result.returncode == 1 and str(missing) in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: --benchmark pca: {missing}: file not found")
     assert not out.exists()
 
     binary = tmp_path / "binary.tsv"
@@ -160,6 +167,35 @@ def test_missing_or_binary_benchmark_fails_through_the_cli(tmp_path) -> None:
 
     with pytest.raises(PipelineError, match="unreadable"):
         provenance.read_benchmark("pca", binary)
+
+
+@pytest.mark.parametrize("kind", ["directory", "empty file"])
+def test_benchmark_or_data_meta_that_is_a_directory_or_empty_is_refused(inputs, tmp_path, kind) -> None:
+    from publish import provenance
+
+    bad = tmp_path / "bad.tsv"
+    if kind == "directory":
+        bad.mkdir()
+    else:
+        bad.write_text("", encoding="utf-8")
+    what = "a directory" if kind == "directory" else "empty"
+    out = tmp_path / "p.json"
+    base = ["--explainer", "pca", "--settings", "{}", "--output", str(out)]
+    with pytest.raises(PipelineError, match=f"^--benchmark pca: {bad}: is {what}"):
+        provenance.main([*base, "--benchmark", f"pca={bad}"])
+    with pytest.raises(PipelineError, match=f"^{bad}: is {what}"):
+        provenance.main([*base, "--data-meta", str(inputs["meta"][0]), str(bad)])
+    assert not out.exists()
+
+
+def test_settings_have_no_default(inputs, tmp_path) -> None:
+    """The workflow passes the explainer's config sections; without them the record would claim no settings."""
+    from publish import provenance
+
+    with pytest.raises(PipelineError, match="required: --settings"):
+        provenance.main(["--explainer", "pca", "--output", str(tmp_path / "p.json")])
+    with pytest.raises(PipelineError, match=r"--settings: .*: is a directory"):
+        provenance.read_settings(str(tmp_path))
 
 
 def test_benchmark_flag_needs_step_and_path() -> None:

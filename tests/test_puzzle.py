@@ -1,4 +1,5 @@
-"""Tests for puzzle.py: the story's first round as the thread tells it, its arithmetic, the end, determinism."""
+"""Tests for backprop/puzzle.py: the story's first round as the thread tells it, its arithmetic, the end,
+determinism, and the command line (every setting required, bad values named)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from backprop import puzzle as puzzle
+from backprop import puzzle
+from backprop_inputs import PUZZLE_ARGS
 from conftest import run_script
 from kit.cli import PipelineError
 
 THREAD_FIXES = {"Harry": 1, "Dick": 2, "Tom": 1}
 
+#: The story's settings (the config's, with the exact third): tests change one at a time.
+STORY = {"seed": 2, "fix_fraction": 1 / 3, "target": 0, "max_rounds": 30}
+
 
 def simulate(**settings: object) -> dict:
-    return puzzle.simulate(puzzle.Settings(**settings))
+    return puzzle.simulate(puzzle.Settings(**{**STORY, **settings}))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 7, 123])
@@ -92,9 +97,9 @@ def test_the_seed_moves_pieces_not_counts() -> None:
 
 def test_cli_is_deterministic(tmp_path: Path) -> None:
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    result = run_script("backprop/puzzle.py", "--seed", "4", "--output", first)
+    result = run_script("backprop/puzzle.py", *PUZZLE_ARGS, "--seed", "4", "--output", first)
     assert "12 -> 8 -> 5 -> 3 -> 2 -> 1 -> 0" in result.stdout
-    puzzle.main(["--seed", "4", "--output", str(second)])
+    puzzle.main([*PUZZLE_ARGS, "--seed", "4", "--output", str(second)])
     assert first.read_bytes() == second.read_bytes()
     assert json.loads(first.read_text())["settings"]["seed"] == 4
 
@@ -113,12 +118,24 @@ def test_cli_is_deterministic(tmp_path: Path) -> None:
 def test_bad_settings_name_the_flag(tmp_path: Path, args: list[str], words: str) -> None:
     output = tmp_path / "puzzle.json"
     with pytest.raises(PipelineError, match=words):
-        puzzle.main([*args, "--output", str(output)])
+        puzzle.main([*PUZZLE_ARGS, *args, "--output", str(output)])
     assert not output.exists()
 
 
+@pytest.mark.parametrize("flag", ["--seed", "--fix-fraction", "--target", "--max-rounds"])
+def test_every_setting_is_required(tmp_path: Path, flag: str) -> None:
+    """No setting has a default in the script (the config's schema holds them): leaving one out is an error."""
+    given = list(PUZZLE_ARGS)
+    at = given.index(flag)
+    del given[at : at + 2]
+    with pytest.raises(PipelineError, match=f"the following arguments are required: {flag}"):
+        puzzle.main([*given, "--output", str(tmp_path / "puzzle.json")])
+    assert not (tmp_path / "puzzle.json").exists()
+
+
 def test_cli_error_is_one_clear_line(tmp_path: Path) -> None:
-    result = run_script("backprop/puzzle.py", "--fix-fraction", "2", "--output", tmp_path / "p.json", check=False)
+    result = run_script("backprop/puzzle.py", *PUZZLE_ARGS, "--fix-fraction", "2", "--output", tmp_path / "p.json",
+                        check=False)  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.startswith("error: --fix-fraction must be in (0, 1]")
     assert "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""Tests for render_html.py (templates included) and render_pdf.py: properties of the pages, not snapshots."""
+"""Tests for publish/render_html.py (templates included) and publish/render_pdf.py: page properties, not snapshots."""
 
 from __future__ import annotations
 
@@ -174,6 +174,10 @@ def pca_args(inputs: dict, output: Path | None = None, site_title: str = "Explai
     return [*args, "--site-title", site_title, "--site-author", "Tester"]
 
 
+#: The site flags every page needs (the workflow passes them from the config's report section).
+SITE = ("--site-title", "Explainers", "--site-author", "Tester")
+
+
 def render(*args: str | Path) -> None:
     """Run render_html's ``main`` in-process, which is quicker than a fresh interpreter for each page."""
     from publish import render_html
@@ -230,7 +234,7 @@ def page_text(parser: PageParser) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------
-# render_html.py: the PCA page
+# publish/render_html.py: the PCA page
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -339,6 +343,42 @@ def test_missing_context_argument_fails_clearly(report_inputs) -> None:
     assert "dataset" in error and "pca.html.j2, line" in error
 
 
+@pytest.mark.parametrize("kind", ["directory", "empty file"])
+@pytest.mark.parametrize("flag", ["--context", "--figure"])
+def test_context_or_figure_path_that_is_a_directory_or_empty_fails_naming_it(
+    report_inputs, tmp_path, flag, kind
+) -> None:
+    bad = tmp_path / "bad.json"
+    if kind == "directory":
+        bad.mkdir()
+    else:
+        bad.write_text("", encoding="utf-8")
+    if flag == "--context":
+        report_inputs["contexts"]["claims"] = bad
+        key = "claims"
+    else:
+        report_inputs["figures"]["components"] = bad
+        key = "components"
+    error = render_fails(*pca_args(report_inputs))
+    assert error.startswith(f"{flag} {key}: {bad}: is {'a directory' if kind == 'directory' else 'empty'}"), error
+    assert not report_inputs["output"].exists()
+
+
+def test_missing_figure_fails_in_one_line_naming_it(report_inputs, tmp_path) -> None:
+    report_inputs["figures"]["components"] = tmp_path / "gone.svg"
+    result = run_script("publish/render_html.py", *pca_args(report_inputs), check=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: --figure components: {tmp_path / 'gone.svg'}: file not found")
+    assert not report_inputs["output"].exists()
+
+
+def test_site_title_and_author_have_no_default(report_inputs) -> None:
+    """They come from the config (report.title, report.author); the schema holds the one default."""
+    args = pca_args(report_inputs)
+    assert "--site-author" in render_fails(*args[:-2])
+    assert "--site-title" in render_fails(*args[:-4], *args[-2:])
+
+
 def test_missing_figure_sidecar_fails_naming_it(report_inputs) -> None:
     sidecar = report_inputs["figures"]["components"].with_suffix(".json")
     sidecar.unlink()
@@ -351,14 +391,16 @@ def test_missing_template_and_syntax_error_are_reported(tmp_path) -> None:
     (templates / "bad.html.j2").write_text("<p>one</p>\n<p>{% if %}</p>\n", encoding="utf-8")
     out = tmp_path / "out.html"
     assert "bad.html.j2, line 2" in render_fails(
-        "--template", "bad.html.j2", "--templates-dir", templates, "--output", out
+        "--template", "bad.html.j2", "--templates-dir", templates, "--output", out, *SITE
     )
-    assert "gone.html.j2" in render_fails("--template", "gone.html.j2", "--templates-dir", templates, "--output", out)
+    assert "gone.html.j2" in render_fails(
+        "--template", "gone.html.j2", "--templates-dir", templates, "--output", out, *SITE
+    )
     assert not out.exists()
 
 
 # --------------------------------------------------------------------------------------------------------
-# render_html.py: the index, and the filters
+# publish/render_html.py: the index, and the filters
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -380,13 +422,15 @@ def test_index_lists_explainers_with_links(tmp_path) -> None:
         },
     ]
     out = tmp_path / "index.html"
-    render("--template", "index.html.j2", "--output", out, "--explainers", json.dumps(explainers))
+    render("--template", "index.html.j2", "--output", out, "--explainers", json.dumps(explainers), *SITE)
     page = parse(out.read_text(encoding="utf-8"))
     hrefs = [a["href"] for a in page.find("a")]
     for item in explainers:
         assert item["html"] in hrefs and item["pdf"] in hrefs
         assert item["title"] in page_text(page)
-    assert "lacks" in render_fails("--template", "index.html.j2", "--output", out, "--explainers", '[{"name": "x"}]')
+    assert "lacks" in render_fails(
+        "--template", "index.html.j2", "--output", out, "--explainers", '[{"name": "x"}]', *SITE
+    )
 
 
 def test_filters_format_numbers_for_people() -> None:
@@ -415,7 +459,7 @@ def test_filters_format_numbers_for_people() -> None:
 
 
 # --------------------------------------------------------------------------------------------------------
-# render_pdf.py
+# publish/render_pdf.py
 # --------------------------------------------------------------------------------------------------------
 
 PDFINFO = shutil.which("pdfinfo")
@@ -440,13 +484,17 @@ def small_page(folder: Path, body: str = '<p>Hello</p><img src="fig.svg" alt="a 
     return page
 
 
+#: The paper size the workflow passes from the config (report.page_size); the script has no default.
+A4 = ("--page-size", "A4")
+
+
 def test_pdf_cli_writes_a_deterministic_pdf(tmp_path) -> None:
     page = small_page(tmp_path / "site")
     first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
-    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", tmp_path / "site")
+    run_script("publish/render_pdf.py", "--html", page, "--output", first, "--allow", tmp_path / "site", *A4)
     from publish import render_pdf
 
-    render_pdf.main(["--html", str(page), "--output", str(second), "--allow", str(tmp_path / "site")])
+    render_pdf.main(["--html", str(page), "--output", str(second), "--allow", str(tmp_path / "site"), *A4])
     assert first.read_bytes().startswith(b"%PDF-")
     assert first.read_bytes() == second.read_bytes(), "two renders must give the same bytes"
     assert b"CreationDate" not in first.read_bytes()
@@ -473,7 +521,7 @@ def refused(tmp_path: Path, body: str, allowed: list[Path] | None = None) -> str
 
     page = small_page(tmp_path / "site", body)
     out = tmp_path / "out.pdf"
-    args = ["--html", str(page), "--output", str(out)]
+    args = ["--html", str(page), "--output", str(out), *A4]
     for folder in allowed if allowed is not None else [tmp_path / "site"]:
         args += ["--allow", str(folder)]
     with pytest.raises(PipelineError) as excinfo:
@@ -492,7 +540,7 @@ def test_pdf_cli_refusal_exits_1_without_output(tmp_path) -> None:
     page = small_page(tmp_path / "site", '<img src="file:///etc/passwd" alt="x">')
     out = tmp_path / "out.pdf"
     result = run_script(
-        "publish/render_pdf.py", "--html", page, "--output", out, "--allow", tmp_path / "site", check=False
+        "publish/render_pdf.py", "--html", page, "--output", out, "--allow", tmp_path / "site", *A4, check=False
     )
     assert result.returncode == 1 and "refused to read file:///etc/passwd" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
@@ -537,6 +585,13 @@ def test_pdf_missing_html_fails_clearly(tmp_path) -> None:
 
     with pytest.raises(PipelineError, match=r"none\.html: HTML page not found"):
         render_pdf.render_pdf(tmp_path / "none.html", [tmp_path])
+    binary = tmp_path / "binary.html"
+    binary.write_bytes(b"\x00\xff\xfe not a page")
+    with pytest.raises(PipelineError, match=r"binary\.html: not a UTF-8 HTML page"):
+        render_pdf.main(["--html", str(binary), "--output", str(tmp_path / "x.pdf"), "--allow", str(tmp_path), *A4])
+    with pytest.raises(PipelineError, match=r"argument --page-size: invalid choice"):
+        render_pdf.main(["--html", str(binary), "--output", str(tmp_path / "x.pdf"), "--page-size", "A5"])
+    assert not (tmp_path / "x.pdf").exists()
 
 
 def test_fetcher_rules() -> None:
@@ -559,7 +614,7 @@ def test_pca_page_prints_with_its_figures(report_inputs) -> None:
     from publish import render_pdf
 
     render_pdf.main(
-        ["--html", str(report_inputs["output"]), "--output", str(out), "--allow", str(report_inputs["results"])]
+        ["--html", str(report_inputs["output"]), "--output", str(out), "--allow", str(report_inputs["results"]), *A4]
     )
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")

@@ -1,8 +1,8 @@
 """The backpropagation page rendered from tiny real outputs: every figure and table, numbers from the inputs, and
 the plain statement when the simulation does not reproduce the thread's first round.
 
-The inputs are built by the pipeline's own scripts (puzzle, backprop, claims and the six figure scripts) on
-synthetic images, laid out like results/.
+The inputs are built by the pipeline's own scripts (backprop/puzzle.py, network.py, claims.py and the six figure
+scripts) on synthetic images, laid out like results/.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from backprop.figures import agreement as fig_backprop_agreement
-from backprop.figures import flow as fig_backprop_flow
-from backprop.figures import grad_norms as fig_backprop_grad_norms
-from backprop.figures import loss as fig_backprop_loss
-from backprop.figures import puzzle as fig_backprop_puzzle
-from backprop.figures import rounds as fig_backprop_rounds
-from backprop_inputs import build_run
+from backprop.figures import agreement, flow, grad_norms, loss, puzzle, rounds
+from backprop_inputs import FIGURE_OPTIONS, build_run
 from test_render import PROVENANCE, page_text, parse, render, write
 
 FIGURES = {
-    "puzzle": (fig_backprop_puzzle, ("puzzle",)),
-    "rounds": (fig_backprop_rounds, ("puzzle",)),
-    "agreement": (fig_backprop_agreement, ("history", "metrics")),
-    "loss": (fig_backprop_loss, ("history", "metrics")),
-    "grad_norms": (fig_backprop_grad_norms, ("history",)),
-    "flow": (fig_backprop_flow, ("history", "metrics")),
+    "puzzle": (puzzle, ("puzzle",)),
+    "rounds": (rounds, ("puzzle",)),
+    "agreement": (agreement, ("history", "metrics")),
+    "loss": (loss, ("history", "metrics")),
+    "grad_norms": (grad_norms, ("history",)),
+    "flow": (flow, ("history", "metrics")),
 }
 
 
@@ -38,6 +33,7 @@ def build_page(results: Path, puzzle_args: tuple[str, ...] = ()) -> dict:
     for name, (module, inputs) in FIGURES.items():
         svg = results / "figures" / "backprop" / f"{name}.svg"
         args = [item for key in inputs for item in (f"--{key}", str(paths[key]))]
+        args += FIGURE_OPTIONS.get(name, ())
         module.main([*args, "--output", str(svg), "--meta", str(svg.with_suffix(".json"))])
         figures[name] = svg
     contexts = {

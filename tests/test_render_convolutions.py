@@ -117,7 +117,7 @@ def test_a_claim_that_fails_shows_as_not_supported(page, tmp_path):
     args = ["--template", "convolutions.html.j2", "--output", str(output)]
     args += [f"--context={key}={path}" for key, path in contexts.items()]
     args += [f"--figure={key}={path}" for key, path in page["figures"].items()]
-    render(*args)
+    render(*args, "--site-title", "Explainers", "--site-author", "Tester")
     parser = parse(output.read_text(encoding="utf-8"))
     text = page_text(parser)
     total = claims["summary"]["total"]

@@ -20,7 +20,7 @@ from test_render import PROVENANCE, page_text, parse, render, write
 
 RECORDED = ROOT / "tests" / "data" / "recorded"
 FIGURES = {
-    "curves_overfit": ("overfitting/figures/curves.py", "history"),
+    "curves_overfit": ("overfitting/figures/curves.py", "history"),  # labels: see LABELS
     "loss_split": ("overfitting/figures/loss_split.py", "history"),
     "loss_histograms": ("overfitting/figures/loss_histograms.py", "diagnostics"),
     "confidence": ("overfitting/figures/confidence.py", "history"),
@@ -29,12 +29,19 @@ FIGURES = {
     "confusion": ("overfitting/figures/confusion.py", "metrics"),
     "test_grid": ("overfitting/figures/test_grid.py", "diagnostics"),
 }
+#: The curves' --label, as workflow/explainers/overfitting.yaml declares it.
+LABELS = {"curves_overfit": "unregularised CNN on a small subset", "curves_cnn": "regularised CNN"}
+#: The claims check's thresholds, at the config schema's defaults (overfitting.*); a test appends what it changes.
+THRESHOLDS = [
+    "--min-loss-rise-percent", "5", "--min-accuracy-rise-points", "0.2", "--min-wrong-share-of-rise", "0.5",
+    "--min-removed-percent", "50",
+]  # fmt: skip
 SPLIT = {"n_validation": 1000, "n_train": 2000, "n_train_split": 3000, "seed": 20171025}
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Model files, figures and contexts laid out like results/ (claims computed by overfitting_claims.py)."""
+    """Model files, figures and contexts laid out like results/ (claims computed by overfitting/claims.py)."""
     results = tmp_path_factory.mktemp("overfitting") / "results"
     models = results / "models" / "run"
     models.mkdir(parents=True)
@@ -47,6 +54,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name, (script, source) in FIGURES.items():
         svg = results / "figures" / "overfitting" / f"{name}.svg"
         extra = ["--data", str(RECORDED / "fashion-mnist.npy")] if name == "test_grid" else []
+        extra += ["--label", LABELS[name]] if name in LABELS else []
         run_script(script, f"--{source}", files[source], *extra, "--output", svg, "--meta", svg.with_suffix(".json"))
         figures[name] = svg
     contexts = {
@@ -63,7 +71,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def spread(results: Path, run: Path, seeds: tuple[int, ...]) -> Path:
-    """The run-to-run spread of the recorded run copied once per seed (seed_spread.py reads them)."""
+    """The run-to-run spread of the recorded run copied once per seed (overfitting/seed_spread.py reads them)."""
     output = results / "overfitting" / f"seeds-{len(seeds)}.json"
     folders = []
     for seed in seeds:
@@ -83,7 +91,7 @@ def render_page(built: dict, claims_args: list[str], name: str, **contexts: Path
     """Run the claims check with ``claims_args``, render the page, return its HTML and the claims."""
     claims = built["results"] / "overfitting" / f"{name}.json"
     run_script("overfitting/claims.py", "--history", built["files"]["history"], "--metrics",
-               built["files"]["metrics"], *claims_args, "--output", claims)  # fmt: skip
+               built["files"]["metrics"], *THRESHOLDS, *claims_args, "--output", claims)  # fmt: skip
     output = built["results"] / "reports" / f"{name}.html"
     args = ["--template", "overfitting.html.j2", "--output", str(output), f"--context=claims={claims}"]
     args += [f"--context={key}={path}" for key, path in {**built["contexts"], **contexts}.items()]

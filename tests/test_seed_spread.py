@@ -1,4 +1,4 @@
-"""seed_spread.py: one row per training run, the spread over seeds, and clear errors for mismatched inputs."""
+"""overfitting/seed_spread.py: one row per training run, the spread over seeds, clear errors for bad inputs."""
 
 from __future__ import annotations
 
@@ -71,15 +71,29 @@ def test_one_seed_lists_the_run_without_spread(tmp_path: Path) -> None:
         (["m=2={s1}"], "trained with seed 1, but --run names seed 2"),
         (["m=1={s1}", "m=1={s1}"], "seed 1 twice"),
         (["m-1-{s1}"], "expected MODEL=SEED=FOLDER"),
-        (["m=1={s1}/missing"], "history.json"),
+        (["m=1={s1}/missing"], "missing/history.json: file not found"),
+        (["m=1={empty}"], "metrics.json: is empty"),
+        (["m=1={folders}"], "history.json: is a directory"),
     ],
-    ids=["seed-mismatch", "duplicate", "malformed", "missing-file"],
+    ids=["seed-mismatch", "duplicate", "malformed", "missing-file", "empty-file", "directory"],
 )
 def test_bad_runs_are_named(tmp_path: Path, runs: list[str], words: str) -> None:
     folder = make_run(tmp_path / "s1", 1)
+    empty = make_run(tmp_path / "empty", 1)
+    (empty / "metrics.json").write_bytes(b"")
+    folders = tmp_path / "folders"
+    (folders / "history.json").mkdir(parents=True)
     output = tmp_path / "seeds.json"
-    args = [f"--run={run.format(s1=folder)}" for run in runs]
+    args = [f"--run={run.format(s1=folder, empty=empty, folders=folders)}" for run in runs]
     result = run_script("overfitting/seed_spread.py", *args, "--output", output, check=False)
     assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
     assert words in result.stderr
     assert not output.exists(), "nothing is written on error"
+
+
+def test_bad_flag_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = run_script("overfitting/seed_spread.py", "--output", tmp_path / "seeds.json", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "--run" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -1,6 +1,6 @@
 """The site: the index's cards, thumbnails and rule graph, escaping, and (tier ``site``) vnu + axe-core checks.
 
-The default run covers what needs no browser: rulegraph.py on a tiny workflow and on hand-made graphs, the index
+The default run covers what needs no browser: publish/rulegraph.py on a tiny workflow and on hand-made graphs, the index
 template with thumbnails, and Jinja2's autoescaping of a hostile site title. ``make test-site`` (marker ``site``)
 checks the real built pages in headless Chromium: see tests/site/check_site.py.
 """
@@ -66,7 +66,7 @@ rule index:
 
 
 # --------------------------------------------------------------------------------------------------------
-# rulegraph.py
+# publish/rulegraph.py
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -110,15 +110,32 @@ def test_rulegraph_rejects_bad_graphs_and_missing_dot() -> None:
         rulegraph.find_dot("no-such-dot-here")
 
 
-def test_rulegraph_cli_errors_name_the_flag(tmp_path) -> None:
+def test_rulegraph_cli_errors_name_the_flag_or_the_file(tmp_path) -> None:
     result = run_script(
         "publish/rulegraph.py", "--snakefile", tmp_path / "none", "--output", tmp_path / "g.svg", check=False
     )
-    assert result.returncode == 1 and "--snakefile" in result.stderr and "not found" in result.stderr
-    result = run_script("publish/rulegraph.py", "--output", tmp_path / "g.png", check=False)
+    assert result.returncode == 1 and result.stderr.startswith(f"error: {tmp_path / 'none'}: file not found")
+    snakefile = ("--snakefile", ROOT / "workflow" / "Snakefile")
+    result = run_script("publish/rulegraph.py", *snakefile, "--configfile", tmp_path, "--output", tmp_path / "g.svg",
+                        check=False)  # fmt: skip
+    assert result.returncode == 1 and result.stderr.startswith(f"error: {tmp_path}: is a directory")
+    result = run_script("publish/rulegraph.py", "--output", tmp_path / "g.svg", check=False)
+    assert result.returncode == 1 and "required: --snakefile" in result.stderr, "no default: the rule passes it"
+    result = run_script("publish/rulegraph.py", *snakefile, "--output", tmp_path / "g.png", check=False)
     assert result.returncode == 1 and "must end in .svg" in result.stderr
-    result = run_script("publish/rulegraph.py", "--dot", "no-such-dot", "--output", tmp_path / "g.svg", check=False)
+    result = run_script("publish/rulegraph.py", *snakefile, "--dot", "no-such-dot", "--output", tmp_path / "g.svg",
+                        check=False)  # fmt: skip
     assert result.returncode == 1 and "Graphviz" in result.stderr
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_rulegraph_of_a_broken_snakefile_fails_in_one_line(tmp_path) -> None:
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text("rule a:\n    output: 'a.txt'\n    shell: 'true'\n    bogus_keyword: 1\n", encoding="utf-8")
+    result = run_script("publish/rulegraph.py", "--snakefile", snakefile, "--output", tmp_path / "g.svg", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: snakemake --rulegraph failed for {snakefile}")
+    assert result.stderr.count("\n") == 1, result.stderr
     assert not (tmp_path / "g.svg").exists()
 
 
@@ -170,6 +187,7 @@ def test_index_shows_thumbnails_rulegraph_and_escapes_a_hostile_title(tmp_path) 
         [
             *("--template", "index.html.j2", "--output", str(out), "--explainers", json.dumps(explainers)),
             *("--figure", f"pca={thumb}", "--figure", f"rulegraph={graph}", "--site-title", HOSTILE),
+            *("--site-author", "Tester"),
         ]
     )
     html = out.read_text(encoding="utf-8")
@@ -194,7 +212,7 @@ def test_a_page_escapes_a_hostile_title_and_links_home(tmp_path) -> None:
     out = tmp_path / "results" / "reports" / "tiny.html"
     run_script(
         "publish/render_html.py", "--template", "tiny.html.j2", "--templates-dir", templates, "--output", out,
-        "--site-title", HOSTILE,
+        "--site-title", HOSTILE, "--site-author", "Tester",
     )  # fmt: skip
     html = out.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 SCRIPT = ROOT / "tests" / "slurm" / "run_slurm_test.py"
-SMALL_CONFIG = ROOT / "tests" / "data" / "small-config.yaml"
+SMALL_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 
 _spec = importlib.util.spec_from_file_location("run_slurm_test", SCRIPT)
 assert _spec is not None and _spec.loader is not None

@@ -8,6 +8,7 @@ and the weights load back without unpickling.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -56,7 +57,7 @@ def test_class_quotas_sum_exactly() -> None:
 
 
 def split_quotas(counts: np.ndarray, size: int) -> np.ndarray:
-    """The quotas the split uses (via common, where the rule lives)."""
+    """The quotas the split uses (via kit.dataset, where the rule lives)."""
     from kit.dataset import class_quotas
 
     return class_quotas(counts, size)
@@ -84,9 +85,32 @@ def test_split_cli_writes_disjoint_sorted_parts(prepared_dataset: Path, tmp_path
     assert out.read_bytes() == first
 
 
-def test_split_refuses_a_validation_set_as_big_as_the_data(prepared_dataset: Path, tmp_path: Path) -> None:
-    args = ["--data", str(prepared_dataset), "--size", "200", "--output", str(tmp_path / "s.npz")]
+def test_split_refuses_a_validation_set_as_big_as_the_data(
+    prepared_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--data", str(prepared_dataset), "--size", "200", "--seed", "3", "--output", str(tmp_path / "s.npz")]
     assert run_cli(split.main, [*args, "--meta", str(tmp_path / "s.json")]) == 1
+    assert "--size 200: the validation split must hold at least 1 image" in capsys.readouterr().err
+    assert not (tmp_path / "s.npz").exists()
+
+
+@pytest.mark.parametrize("flag", ["--size", "--seed"])
+def test_split_size_and_seed_have_no_default(prepared_dataset: Path, tmp_path: Path, flag: str) -> None:
+    """Both come from the config (models.validation_size, models.split_seed); the schema holds the defaults."""
+    args = {"--data": str(prepared_dataset), "--size": "50", "--seed": "3", "--output": str(tmp_path / "s.npz")}
+    del args[flag]
+    with pytest.raises(PipelineError, match=f"required: {flag}"):
+        split.main([*(item for pair in args.items() for item in pair), "--meta", str(tmp_path / "s.json")])
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_split_refuses_a_missing_dataset_in_one_line(tmp_path: Path) -> None:
+    result = run_script(
+        "models/split.py", "--data", tmp_path / "none.npy", "--size", "5", "--seed", "1",
+        "--output", tmp_path / "s.npz", "--meta", tmp_path / "s.json", check=False,
+    )  # fmt: skip
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'none.npy'}: file not found")
     assert not (tmp_path / "s.npz").exists()
 
 
@@ -99,16 +123,19 @@ def test_split_refuses_a_validation_set_as_big_as_the_data(prepared_dataset: Pat
 def split_file(prepared_dataset: Path, tmp_path: Path) -> Path:
     """A 50-image validation split of the 200 synthetic training images."""
     out = tmp_path / "split.npz"
-    split.main(["--data", str(prepared_dataset), "--size", "50", "--output", str(out), "--meta", str(out) + ".json"])
+    split.main(
+        ["--data", str(prepared_dataset), "--size", "50", "--seed", "3", "--output", str(out), "--meta", f"{out}.json"]
+    )
     return out
 
 
 def train_argv(data: Path, split_path: Path, folder: Path, *extra: str, epochs: int = 2) -> list[str]:
-    """Flags of a small, fast run writing into ``folder``."""
+    """Flags of a small, fast run writing into ``folder`` (the CNN's regularisation, smaller; ``extra`` overrides)."""
     argv = [
         "--name", "tiny", "--data", str(data), "--split", str(split_path),
-        "--channels", "4", "8", "--hidden", "16", "--epochs", str(epochs), "--batch-size", "32",
-        "--learning-rate", "0.003", "--seed", "7", "--threads", "1", "--device", "cpu",
+        "--channels", "4", "8", "--hidden", "16", "--batch-norm", "--dropout", "0.25", "--weight-decay", "0.0005",
+        "--no-augment", "--epochs", str(epochs), "--batch-size", "32", "--learning-rate", "0.003",
+        "--schedule", "onecycle", "--seed", "7", "--threads", "1", "--device", "cpu",
         "--checkpoint", str(folder / "checkpoint.npz"),
     ]  # fmt: skip
     outputs = [arg for name in OUTPUTS for arg in (f"--{name.split('.')[0]}", str(folder / name))]
@@ -267,6 +294,60 @@ def test_bad_settings_are_named(prepared_dataset: Path, split_file: Path, tmp_pa
     assert "--train-size 151" in capsys.readouterr().err
 
 
+#: Every model setting the workflow passes from the config, as (flag words to drop, what the error names).
+SETTING_FLAGS = [
+    (["--channels", "4", "8"], "--channels"),
+    (["--hidden", "16"], "--hidden"),
+    (["--batch-norm"], "--batch-norm/--no-batch-norm"),
+    (["--dropout", "0.25"], "--dropout"),
+    (["--weight-decay", "0.0005"], "--weight-decay"),
+    (["--no-augment"], "--augment/--no-augment"),
+    (["--epochs", "1"], "--epochs"),
+    (["--batch-size", "32"], "--batch-size"),
+    (["--learning-rate", "0.003"], "--learning-rate"),
+    (["--schedule", "onecycle"], "--schedule"),
+    (["--seed", "7"], "--seed"),
+    (["--device", "cpu"], "--device"),
+]
+
+
+def without(argv: list[str], words: list[str]) -> list[str]:
+    """``argv`` with the consecutive ``words`` (one flag and its values) taken out."""
+    for start in range(len(argv) - len(words) + 1):
+        if argv[start : start + len(words)] == words:
+            return argv[:start] + argv[start + len(words) :]
+    raise AssertionError(f"{words} not in {argv}")
+
+
+@pytest.mark.parametrize(("words", "named"), SETTING_FLAGS, ids=[named for _, named in SETTING_FLAGS])
+def test_every_model_setting_is_required(
+    prepared_dataset: Path, split_file: Path, tmp_path: Path, words: list[str], named: str
+) -> None:
+    """No model setting has a default: the config schema is the one place they live (augment once disagreed)."""
+    argv = without(train_argv(prepared_dataset, split_file, tmp_path / "run", epochs=1), words)
+    with pytest.raises(PipelineError, match=f"required: {named}$|required: {named} "):
+        train.main(argv)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_size_is_optional_and_threads_default_to_one() -> None:
+    """--train-size may be left out (null in the schema: all images); --threads defaults to 1."""
+    actions = {action.dest: action for action in train.build_parser()._actions}
+    assert actions["train_size"].default is None and not actions["train_size"].required
+    assert actions["threads"].default == 1
+    required = {dest for dest, action in actions.items() if action.required}
+    assert {"channels", "hidden", "batch_norm", "augment", "schedule", "device", "seed"} <= required
+    assert not any(action.default not in (None, argparse.SUPPRESS) for action in actions.values() if action.required)
+
+
+def test_missing_input_is_refused_in_one_line(prepared_dataset: Path, tmp_path: Path) -> None:
+    argv = train_argv(prepared_dataset, tmp_path / "none.npz", tmp_path / "run", epochs=1)
+    result = run_script("models/train.py", *argv, check=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'none.npz'}: file not found")
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_subset_is_stratified(prepared_dataset: Path, split_file: Path) -> None:
     data = train.load_data(prepared_dataset, split_file, 60, seed=7)
     assert len(data.train) == 60
@@ -320,8 +401,9 @@ def test_train_benchmark_times_both_loops_and_fails_on_a_missed_target(
         raw / "t10k-labels-idx1-ubyte.gz", "--output", data, "--meta", tmp_path / "data.json",
     )  # fmt: skip
     split.main(
-        ["--data", str(data), "--size", "20", "--output", str(tmp_path / "s.npz"), "--meta", str(tmp_path / "s.json")]
-    )
+        ["--data", str(data), "--size", "20", "--seed", "3", "--output", str(tmp_path / "s.npz"), "--meta",
+         str(tmp_path / "s.json")]
+    )  # fmt: skip
     args = ["train", "--data", str(data), "--split", str(tmp_path / "s.npz"), "--raw-dir", str(raw)]
     args += ["--images", "64", "--batch-size", "32", "--repeat", "1", "--threads", "1"]
     out = tmp_path / "train.json"

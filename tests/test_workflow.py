@@ -21,7 +21,7 @@ SNAKEFILE = ROOT / "workflow" / "Snakefile"
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 
 #: A config for quick end-to-end runs: the real files, but only a slice of them (shared with the SLURM test).
-SMALL_CONFIG = yaml.safe_load((ROOT / "tests" / "data" / "small-config.yaml").read_text())
+SMALL_CONFIG = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
 
 
 def snakemake(
@@ -251,6 +251,14 @@ def test_end_to_end_small_config(tmp_path: Path) -> None:
     rerun = snakemake(run, "--dry-run", snakefile=snakefile)
     assert rerun.returncode == 0
     assert planned_jobs(rerun) == {}, rerun.stdout
+
+    # The checkout and its results moved together elsewhere: still nothing to do (no absolute path anywhere).
+    moved = tmp_path / "moved"
+    shutil.copytree(project, moved / "project", symlinks=True)
+    shutil.copytree(run, moved / "run", symlinks=True)
+    after_move = snakemake(moved / "run", "--dry-run", snakefile=moved / "project" / "workflow" / "Snakefile")
+    assert after_move.returncode == 0, after_move.stdout + after_move.stderr
+    assert planned_jobs(after_move) == {}, after_move.stdout
 
     # Editing a template reruns only the rendering jobs.
     template = project / "templates" / "pca.html.j2"

@@ -1,9 +1,10 @@
 """Names and checked readers shared by the backpropagation explainer's scripts (no torch, no matplotlib).
 
-``puzzle.py`` writes ``puzzle.json`` (the story's rounds) and ``backprop.py`` writes ``history.npz`` (one row per
-training step) and ``metrics.json``. The claims check and the six ``fig_backprop_*.py`` figures read them through
-the functions here, which turn a missing, truncated or inconsistent file into a ``PipelineError`` naming the
-file and the key, instead of a plausible-looking wrong chart. ``backprop.py`` imports only the names.
+``backprop/puzzle.py`` writes ``puzzle.json`` (the story's rounds) and ``backprop/network.py`` writes
+``history.npz`` (one row per training step) and ``metrics.json``. The claims check (``backprop/claims.py``) and
+the six figures (``backprop/figures/*.py``) read them through the functions here, which turn a missing, truncated
+or inconsistent file into a ``PipelineError`` naming the file and the key, instead of a plausible-looking wrong
+chart. ``network.py`` imports only the names.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from kit.io import load_npz, read_json
 LAYERS: tuple[str, ...] = ("tom", "dick", "harry")
 PEOPLE: dict[str, str] = {"tom": "Tom", "dick": "Dick", "harry": "Harry"}
 
-#: Each person's (and layer's) index into plotstyle's ``PALETTE`` and ``LINESTYLES``: Tom, Dick and Harry keep
+#: Each person's (and layer's) index into kit.plotstyle's ``PALETTE`` and ``LINESTYLES``: Tom, Dick and Harry keep
 #: one colour and one dash pattern in every figure, the puzzle's and the network's alike.
 PERSON_INDEX: dict[str, int] = {"Tom": 0, "Dick": 1, "Harry": 2}
 
@@ -73,10 +74,10 @@ def read_history(path: str | os.PathLike[str], extra: Iterable[str] = ()) -> dic
 
 
 def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load ``metrics.json`` from backprop.py and check the parts the figures and claims use."""
+    """Load ``metrics.json`` from network.py and check the parts the figures and claims use."""
     metrics = read_json(path)
     if not isinstance(metrics, dict):
-        raise PipelineError(f"{path}: expected a JSON object written by backprop.py; {RERUN_BACKPROP}")
+        raise PipelineError(f"{path}: expected a JSON object written by backprop/network.py; {RERUN_BACKPROP}")
     for key in ("settings", "agreement", "initial", "final", "n_train", "n_test", "message_factor"):
         if key not in metrics:
             raise PipelineError(f"{path}: missing key {key!r}; {RERUN_BACKPROP}")
@@ -91,7 +92,7 @@ def read_puzzle(path: str | os.PathLike[str]) -> dict[str, Any]:
     and each person's wrong count falls by exactly the pieces he fixed."""
     puzzle = read_json(path)
     if not isinstance(puzzle, dict):
-        raise PipelineError(f"{path}: expected a JSON object written by puzzle.py; {RERUN_PUZZLE}")
+        raise PipelineError(f"{path}: expected a JSON object written by backprop/puzzle.py; {RERUN_PUZZLE}")
     for key in ("people", "pieces", "positions", "n_pieces", "initial_wrong", "initial_wrong_positions",
                 "announced_wrong", "rounds", "totals", "settings"):  # fmt: skip
         if key not in puzzle:
@@ -130,6 +131,12 @@ def scientific(value: float, digits: int = 1) -> str:
         return "0"
     mantissa, exponent = f"{value:.{digits}e}".split("e")
     return f"{mantissa} {TIMES} 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def check_window(window: int) -> None:
+    """The trailing mean needs at least one step per window; refuse anything less, naming the flag."""
+    if window < 1:
+        raise PipelineError(f"--window must be at least 1, got {window}")
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:

@@ -16,7 +16,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from backprop.bpio import LAYERS, PEOPLE, read_history, read_metrics, read_puzzle, scientific
-from kit.cli import run_cli
+from kit.cli import ArgumentParser, input_file, run_cli
 from kit.io import rounded, write_json
 
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
@@ -234,14 +233,19 @@ def check_claims(puzzle: dict[str, Any], history: dict[str, np.ndarray], metrics
     )
 
 
+def build_parser() -> ArgumentParser:
+    """The command line: the three files the claims are checked on and the verdicts to write."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--puzzle", type=input_file, required=True, help="puzzle.json written by puzzle.py")
+    parser.add_argument("--history", type=input_file, required=True, help="history.npz written by network.py")
+    parser.add_argument("--metrics", type=input_file, required=True, help="metrics.json written by network.py")
+    parser.add_argument("--output", type=Path, required=True, help="claims.json to write")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, check every claim and write the verdicts."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--puzzle", type=Path, required=True, help="puzzle.json written by puzzle.py")
-    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
-    parser.add_argument("--output", type=Path, required=True, help="claims.json to write")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     result = check_claims(read_puzzle(args.puzzle), read_history(args.history), read_metrics(args.metrics))
     write_json(args.output, result)
     for claim in result["claims"]:

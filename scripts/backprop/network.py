@@ -22,9 +22,9 @@ Tom's slope (``delta_Tom``).
 
 Usage::
 
-    PYTHONPATH=scripts python scripts/backprop/network.py --data results/data/fashion-mnist.npy --train-size 2000 --test-size 1000 \\
-        --hidden 64 32 --activation sigmoid --batch-size 100 --steps 1000 --learning-rate 0.5 --seed 1 \\
-        --tolerance 1e-6 --eval-every 10 --threads 1 \\
+    PYTHONPATH=scripts python scripts/backprop/network.py --data results/data/fashion-mnist.npy \\
+        --train-size 2000 --test-size 1000 --hidden 64 32 --activation sigmoid --batch-size 100 --steps 1000 \\
+        --learning-rate 0.5 --seed 1 --tolerance 1e-6 --eval-every 10 --threads 1 \\
         --history results/backprop/history.npz --metrics results/backprop/metrics.json
 """
 
@@ -37,12 +37,13 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from backprop.bpio import LAYERS, MESSAGE_STAGES, PEOPLE
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, load_split, stratified_sample
 from kit.io import rounded, save_npz, write_json
 
@@ -59,18 +60,21 @@ RELATIVE_ERROR_DEFINITION = (
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that decides the run (the command-line flags), written into metrics.json."""
+    """Everything that decides the run (the command-line flags), written into metrics.json.
 
-    train_size: int = 2000
-    test_size: int = 1000
-    hidden: tuple[int, int] = (64, 32)
-    activation: str = "sigmoid"
-    batch_size: int = 100
-    steps: int = 1000
-    learning_rate: float = 0.5
-    seed: int = 1
-    tolerance: float = 1e-6
-    eval_every: int = 10
+    No defaults here: each is a key of the config's ``backprop`` section, whose schema holds the defaults.
+    """
+
+    train_size: int
+    test_size: int
+    hidden: tuple[int, int]
+    activation: str
+    batch_size: int
+    steps: int
+    learning_rate: float
+    seed: int
+    tolerance: float
+    eval_every: int
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -241,7 +245,7 @@ def check_agreement(errors: dict[str, float], tolerance: float, step: int) -> No
         listed = ", ".join(f"{PEOPLE[layer]} {err:.3g}" for layer, err in bad.items())
         raise PipelineError(
             f"step {step}: the NumPy gradients disagree with autograd (relative error {listed}; --tolerance "
-            f"{tolerance:g}); the backward pass in backprop.py is wrong, nothing was written"
+            f"{tolerance:g}); the backward pass in backprop/network.py is wrong, nothing was written"
         )
 
 
@@ -437,27 +441,31 @@ def summarise(history: dict[str, np.ndarray], data: dict[str, np.ndarray], setti
     )
 
 
-def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, argparse.Namespace]:
-    """Parse and check the flags; a bad value raises ``PipelineError`` naming the flag."""
-    d = Settings()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="prepared dataset (.npy) from prepare.py")
-    parser.add_argument("--train-size", type=int, default=d.train_size, help="training images (class-balanced)")
-    parser.add_argument("--test-size", type=int, default=d.test_size, help="held-out test images (class-balanced)")
-    parser.add_argument("--hidden", type=int, nargs=2, default=list(d.hidden), metavar=("H1", "H2"),
+def build_parser() -> ArgumentParser:
+    """The command line: the dataset, one required flag per setting (the config's schema holds the defaults),
+    the threads and the two files to write."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=input_file, required=True, help="prepared dataset (.npy) from prepare.py")
+    parser.add_argument("--train-size", type=int, required=True, help="training images (class-balanced)")
+    parser.add_argument("--test-size", type=int, required=True, help="held-out test images (class-balanced)")
+    parser.add_argument("--hidden", type=int, nargs=2, required=True, metavar=("H1", "H2"),
                         help="units of Tom's and Dick's layers")  # fmt: skip
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=d.activation, help="hidden activation")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per SGD step")
-    parser.add_argument("--steps", type=int, default=d.steps, help="SGD steps")
-    parser.add_argument("--learning-rate", type=float, default=d.learning_rate, help="SGD step size")
-    parser.add_argument("--seed", type=int, default=d.seed, help="seed of the subsets, weights and batches")
-    parser.add_argument("--tolerance", type=float, default=d.tolerance, help="largest relative error allowed")
-    parser.add_argument("--eval-every", type=int, default=d.eval_every,
+    parser.add_argument("--activation", choices=ACTIVATIONS, required=True, help="hidden activation")
+    parser.add_argument("--batch-size", type=int, required=True, help="images per SGD step")
+    parser.add_argument("--steps", type=int, required=True, help="SGD steps")
+    parser.add_argument("--learning-rate", type=float, required=True, help="SGD step size")
+    parser.add_argument("--seed", type=int, required=True, help="seed of the subsets, weights and batches")
+    parser.add_argument("--tolerance", type=float, required=True, help="largest relative error allowed")
+    parser.add_argument("--eval-every", type=int, required=True,
                         help="evaluate on the whole training subset and the test images every N steps")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for NumPy and torch")
-    parser.add_argument("--history", required=True, help="history.npz to write (per-step arrays)")
-    parser.add_argument("--metrics", required=True, help="metrics.json to write")
-    args = parser.parse_args(argv)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for NumPy and torch (default 1)")
+    parser.add_argument("--history", type=Path, required=True, help="history.npz to write (per-step arrays)")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json to write")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Check the parsed flags and build the settings; a bad value raises ``PipelineError`` naming the flag."""
     checks = [
         ("--train-size", args.train_size, 10),
         ("--test-size", args.test_size, 10),
@@ -476,7 +484,7 @@ def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, argparse.Names
     for flag, value in (("--learning-rate", args.learning_rate), ("--tolerance", args.tolerance)):
         if not (math.isfinite(value) and value > 0):
             raise PipelineError(f"{flag} must be a positive number, got {value}")
-    settings = Settings(
+    return Settings(
         train_size=args.train_size,
         test_size=args.test_size,
         hidden=(args.hidden[0], args.hidden[1]),
@@ -488,7 +496,6 @@ def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, argparse.Names
         tolerance=args.tolerance,
         eval_every=args.eval_every,
     )
-    return settings, args
 
 
 def make_deterministic(threads: int) -> None:
@@ -502,7 +509,8 @@ def make_deterministic(threads: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, train with checked gradients, and write the history and metrics."""
-    settings, args = parse_settings(argv)
+    args = build_parser().parse_args(argv)
+    settings = settings_from(args)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         data = load_subsets(args.data, settings)
         make_deterministic(args.threads)

@@ -15,13 +15,13 @@ is a small model of the story that reproduces it and carries on:
 * Which pieces start wrong, and which of a person's wrong pieces he fixes, is drawn with ``--seed``: the story
   does not say, and the drawing needs positions.
 
-With the default ``fix_fraction`` of one third, round 1 gives exactly the thread's numbers (4 fixes of 12:
+With ``fix_fraction`` one third (the config's default), round 1 gives exactly the thread's numbers (4 fixes of 12:
 Harry 1, Dick 2, Tom 1 -> 8). The rounds continue until at most ``--target`` pieces are wrong.
 
 Usage::
 
-    PYTHONPATH=scripts python scripts/backprop/puzzle.py --seed 2 --fix-fraction 0.3333333333 --target 0 --max-rounds 30 \\
-        --output results/backprop/puzzle.json
+    PYTHONPATH=scripts python scripts/backprop/puzzle.py --seed 2 --fix-fraction 0.3333333333 --target 0 \\
+        --max-rounds 30 --output results/backprop/puzzle.json
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, run_cli
 from kit.io import rounded, write_json
 
 #: The three people in the order they lay their pieces (input side first), as the thread introduces them.
@@ -58,12 +59,15 @@ MODEL_RULE = (
 
 @dataclass(frozen=True)
 class Settings:
-    """The simulation's knobs (command-line flags), written into the output beside the rounds."""
+    """The simulation's knobs (command-line flags), written into the output beside the rounds.
 
-    seed: int = 2
-    fix_fraction: float = 1 / 3
-    target: int = 0
-    max_rounds: int = 30
+    No defaults here: each is a key of the config's ``backprop`` section, whose schema holds the defaults.
+    """
+
+    seed: int
+    fix_fraction: float
+    target: int
+    max_rounds: int
 
 
 def round_half_up(value: float) -> int:
@@ -202,20 +206,25 @@ def simulate(
     )
 
 
-def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, str]:
-    """Parse and check the flags; a bad value raises ``PipelineError`` naming the flag."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=Settings.seed, help="seed of which pieces are wrong/fixed")
+def build_parser() -> ArgumentParser:
+    """The command line: the four settings of the story (all required; the config's schema holds their
+    defaults) and the file to write."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, required=True, help="seed of which pieces are wrong/fixed")
     parser.add_argument(
         "--fix-fraction",
         type=float,
-        default=Settings.fix_fraction,
-        help="share of the wrong pieces the team aims to fix each round (default 1/3, the thread's 4 of 12)",
+        required=True,
+        help="share of the wrong pieces the team aims to fix each round (1/3 gives the thread's 4 of 12)",
     )
-    parser.add_argument("--target", type=int, default=0, help="stop once at most this many pieces are wrong")
-    parser.add_argument("--max-rounds", type=int, default=30, help="give up (with an error) after this many rounds")
-    parser.add_argument("--output", required=True, help="puzzle.json to write")
-    args = parser.parse_args(argv)
+    parser.add_argument("--target", type=int, required=True, help="stop once at most this many pieces are wrong")
+    parser.add_argument("--max-rounds", type=int, required=True, help="give up (with an error) after this many rounds")
+    parser.add_argument("--output", type=Path, required=True, help="puzzle.json to write")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Check the parsed flags and build the settings; a bad value raises ``PipelineError`` naming the flag."""
     if not (math.isfinite(args.fix_fraction) and 0 < args.fix_fraction <= 1):
         raise PipelineError(f"--fix-fraction must be in (0, 1], got {args.fix_fraction}")
     if not 0 <= args.target < sum(STORY_WRONG.values()):
@@ -224,14 +233,14 @@ def parse_settings(argv: Sequence[str] | None) -> tuple[Settings, str]:
         raise PipelineError(f"--max-rounds must be at least 1, got {args.max_rounds}")
     if args.seed < 0:
         raise PipelineError(f"--seed must be >= 0, got {args.seed}")
-    return Settings(args.seed, args.fix_fraction, args.target, args.max_rounds), args.output
+    return Settings(args.seed, args.fix_fraction, args.target, args.max_rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, play the rounds and write them."""
-    settings, output = parse_settings(argv)
-    result = simulate(settings)
-    write_json(output, result)
+    args = build_parser().parse_args(argv)
+    result = simulate(settings_from(args))
+    write_json(args.output, result)
     print(f"wrong pieces per round: {' -> '.join(str(t) for t in result['totals'])} ({result['n_rounds']} rounds)")
 
 

@@ -5,7 +5,7 @@ SOURCES.md) says that the number of a convolution is the number of directions it
 of dimensions of its output, and gives worked shapes: a 1D convolution over a 20 x 8 input with a width-3 kernel
 (kernel 3 x 8, output 1D), a 2D convolution over a 28 x 28 x 6 input with a 3 x 3 kernel (kernel 3 x 3 x 6,
 output 2D), and the condition that a 3D kernel must be shallower than its input. Every verdict is computed from
-``metrics.json`` (written by convolutions.py from the tensors torch returned) by the rule stated with it; one
+``metrics.json`` (written by convolutions/compute.py from the tensors torch returned) by the rule stated with it; one
 claim the page adds (the output-size formula) is checked the same way.
 
 Usage::
@@ -16,12 +16,13 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import read_json, write_json
 
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
@@ -49,7 +50,7 @@ SUMMARY_MULTICHANNEL = (
 SUMMARY_3D = "3D: the kernel moves along x, y and z (volumes such as CT scans, or video with time as the third axis)."
 SUMMARY_DEPTH = "The kernel's depth must be smaller than the input's depth for the output to stay 3D."
 
-#: The examples each claim reads (names written by convolutions.py).
+#: The examples each claim reads (names written by compute.py).
 ONE_D = ("signal_smooth", "signal_edge", "row_smooth", "row_edge")
 TWO_D = ("sobel_x", "sobel_y", "learned")
 
@@ -67,7 +68,7 @@ def verdict(ok: bool) -> str:
 class Examples:
     """The shapes table of metrics.json by example name, with a clear error for a missing one."""
 
-    def __init__(self, metrics: dict[str, Any], path: str) -> None:
+    def __init__(self, metrics: dict[str, Any], path: str | os.PathLike[str]) -> None:
         self.path = path
         rows = metrics.get("examples") if isinstance(metrics, dict) else None
         if not isinstance(rows, list) or not rows:
@@ -258,7 +259,7 @@ def claim_3d(ex: Examples) -> dict:
     }
 
 
-def claim_depth(metrics: dict[str, Any], path: str) -> dict:
+def claim_depth(metrics: dict[str, Any], path: str | os.PathLike[str]) -> dict:
     """The kernel must be shallower than the input for a 3D output: equal depth leaves one frame, deeper fails."""
     cases = metrics.get("depth_condition", {}).get("cases")
     if not isinstance(cases, list) or len(cases) != 3:
@@ -295,7 +296,7 @@ def claim_depth(metrics: dict[str, Any], path: str) -> dict:
     }
 
 
-def claim_formula(metrics: dict[str, Any], path: str) -> dict:
+def claim_formula(metrics: dict[str, Any], path: str | os.PathLike[str]) -> dict:
     """Added: torch's output size is floor((n + 2p - d(k - 1) - 1) / s) + 1 on every case of the grid."""
     check = metrics.get("formula_check")
     if not isinstance(check, dict) or not {"cases", "matched", "mismatches"} <= check.keys():
@@ -317,7 +318,7 @@ def claim_formula(metrics: dict[str, Any], path: str) -> dict:
     }
 
 
-def check_claims(metrics: dict[str, Any], path: str = "metrics.json") -> dict:
+def check_claims(metrics: dict[str, Any], path: str | os.PathLike[str] = "metrics.json") -> dict:
     """Every claim with its verdict, and the count of supported ones."""
     ex = Examples(metrics, path)
     cases = metrics.get("thread_cases", {})
@@ -339,12 +340,17 @@ def check_claims(metrics: dict[str, Any], path: str = "metrics.json") -> dict:
     return {"claims": claims, "summary": {"supported": supported, "total": len(claims)}}
 
 
+def build_parser() -> ArgumentParser:
+    """The command line: the shapes table to check and where to write the verdicts."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--metrics", type=input_file, required=True, help="metrics.json written by compute.py")
+    parser.add_argument("--output", type=Path, required=True, help="where to write the verdicts (claims.json)")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, check every claim and write the verdicts."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--metrics", required=True, help="metrics.json written by convolutions.py")
-    parser.add_argument("--output", required=True, help="where to write the verdicts (claims.json)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         result = check_claims(read_json(args.metrics), args.metrics)
     except (KeyError, TypeError, IndexError) as exc:

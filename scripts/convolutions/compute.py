@@ -20,8 +20,15 @@ Only this script imports torch; the figure scripts read ``--arrays`` (.npz) and 
 Usage::
 
     PYTHONPATH=scripts python scripts/convolutions/compute.py --data results/data/fashion-mnist.npy \\
-        --weights results/models/cnn/weights.npz --seed 3 \\
+        --weights results/models/cnn/seed-1/weights.npz --seed 3 --image-row 14 --signal-samples 200 \\
+        --signal-rate-hz 2000 --mains-hz 50 --signal-noise 0.08 --smooth-width 5 --volume-frames 8 \\
+        --volume-shift 1 --volume-kernel-depth 3 --multichannel-filter 1 --grid-sizes 1 2 3 4 5 7 10 28 \\
+        --grid-kernels 1 2 3 5 --grid-strides 1 2 3 --grid-paddings 0 1 2 --grid-dilations 1 2 3 \\
+        --grid-samples 200 --threads 1 \\
         --arrays results/convolutions/arrays.npz --metrics results/convolutions/metrics.json
+
+Every setting flag is required (the workflow passes each from the config, whose schema holds the defaults);
+``--test-image N`` picks the test image instead of drawing it with the seed.
 """
 
 from __future__ import annotations
@@ -32,14 +39,15 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's own convention)
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, IMAGE_SIDE, load_split
 from kit.io import rounded, save_npz, write_json
 from models.modelio import read_weights_file
@@ -71,33 +79,41 @@ BN_EPS = 1e-5
 
 @dataclass(frozen=True)
 class Grid:
-    """The sizes, kernels, strides, paddings and dilations over which the output-size formula is checked."""
+    """The sizes, kernels, strides, paddings and dilations over which the output-size formula is checked.
 
-    sizes: tuple[int, ...] = (1, 2, 3, 4, 5, 7, 10, 28)
-    kernels: tuple[int, ...] = (1, 2, 3, 5)
-    strides: tuple[int, ...] = (1, 2, 3)
-    paddings: tuple[int, ...] = (0, 1, 2)
-    dilations: tuple[int, ...] = (1, 2, 3)
-    samples: int = 200
+    No defaults here: every value comes from the ``convolutions.formula_grid`` section of the config schema
+    (workflow/schemas/config.schema.yaml), the one place defaults live.
+    """
+
+    sizes: tuple[int, ...]
+    kernels: tuple[int, ...]
+    strides: tuple[int, ...]
+    paddings: tuple[int, ...]
+    dilations: tuple[int, ...]
+    samples: int
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every choice that decides the arrays: the seed, which image and row, the signal, the volume, the grid."""
+    """Every choice that decides the arrays: the seed, which image and row, the signal, the volume, the grid.
 
-    seed: int = 3
-    test_image: int | None = None
-    image_row: int = 14
-    signal_samples: int = 200
-    signal_rate_hz: float = 2000.0
-    mains_hz: float = 50.0
-    signal_noise: float = 0.08
-    smooth_width: int = 5
-    volume_frames: int = 8
-    volume_shift: int = 1
-    volume_kernel_depth: int = 3
-    multichannel_filter: int = 1
-    grid: Grid = field(default_factory=Grid)
+    No defaults here either: each field is a key of the config's ``convolutions`` section. ``test_image`` is
+    ``None`` when the seed chooses the image.
+    """
+
+    seed: int
+    test_image: int | None
+    image_row: int
+    signal_samples: int
+    signal_rate_hz: float
+    mains_hz: float
+    signal_noise: float
+    smooth_width: int
+    volume_frames: int
+    volume_shift: int
+    volume_kernel_depth: int
+    multichannel_filter: int
+    grid: Grid
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -674,45 +690,41 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line: inputs, outputs and one flag per setting (defaults as in the config schema)."""
-    d, g = Settings(), Grid()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="prepared dataset (.npy) written by prepare.py")
-    p.add_argument("--weights", required=True, help="the trained CNN's weights.npz written by train.py")
-    p.add_argument("--arrays", required=True, help="where to write inputs, kernels and outputs (.npz)")
-    p.add_argument("--metrics", required=True, help="where to write the shapes table and checks (.json)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the signal, the kernels drawn and the image")
-    p.add_argument("--test-image", type=int, default=None, help="index of the test image (default: drawn by seed)")
-    p.add_argument("--image-row", type=int, default=d.image_row, help="row of the image for the 1D example")
-    p.add_argument("--signal-samples", type=int, default=d.signal_samples, help="length of the signal")
-    p.add_argument("--signal-rate-hz", type=float, default=d.signal_rate_hz, help="samples per second")
-    p.add_argument("--mains-hz", type=float, default=d.mains_hz, help="frequency of the mains-like waveform")
-    p.add_argument("--signal-noise", type=float, default=d.signal_noise, help="standard deviation of the noise")
-    p.add_argument("--smooth-width", type=int, default=d.smooth_width, help="width of the moving-average kernel")
-    p.add_argument("--volume-frames", type=int, default=d.volume_frames, help="frames (depth) of the 3D volume")
-    p.add_argument("--volume-shift", type=int, default=d.volume_shift, help="pixels the image moves per frame")
-    p.add_argument("--volume-kernel-depth", type=int, default=d.volume_kernel_depth, help="depth of the 3D kernel")
+def build_parser() -> ArgumentParser:
+    """The command line: inputs, outputs and one required flag per setting (their defaults live in the config
+    schema; only ``--test-image`` may be left out, and then the seed draws the image)."""
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=input_file, required=True, help="prepared dataset (.npy) written by prepare.py")
     p.add_argument(
-        "--multichannel-filter", type=int, default=d.multichannel_filter,
+        "--weights", type=input_file, required=True, help="the trained CNN's weights.npz written by models/train.py"
+    )
+    p.add_argument("--arrays", type=Path, required=True, help="where to write inputs, kernels and outputs (.npz)")
+    p.add_argument("--metrics", type=Path, required=True, help="where to write the shapes table and checks (.json)")
+    p.add_argument("--seed", type=int, required=True, help="seed of the signal, the kernels drawn and the image")
+    p.add_argument("--test-image", type=int, default=None, help="index of the test image (left out: drawn by seed)")
+    p.add_argument("--image-row", type=int, required=True, help="row of the image for the 1D example")
+    p.add_argument("--signal-samples", type=int, required=True, help="length of the signal")
+    p.add_argument("--signal-rate-hz", type=float, required=True, help="samples per second")
+    p.add_argument("--mains-hz", type=float, required=True, help="frequency of the mains-like waveform")
+    p.add_argument("--signal-noise", type=float, required=True, help="standard deviation of the noise")
+    p.add_argument("--smooth-width", type=int, required=True, help="width of the moving-average kernel")
+    p.add_argument("--volume-frames", type=int, required=True, help="frames (depth) of the 3D volume")
+    p.add_argument("--volume-shift", type=int, required=True, help="pixels the image moves per frame")
+    p.add_argument("--volume-kernel-depth", type=int, required=True, help="depth of the 3D kernel")
+    p.add_argument(
+        "--multichannel-filter", type=int, required=True,
         help="which second-layer filter (1-based) of the CNN is the 3 x 3 x 6 kernel",
     )  # fmt: skip
-    for name, default in (
-        ("sizes", g.sizes),
-        ("kernels", g.kernels),
-        ("strides", g.strides),
-        ("paddings", g.paddings),
-        ("dilations", g.dilations),
-    ):
-        p.add_argument(f"--grid-{name}", type=int, nargs="+", default=list(default), help=f"formula check: {name}")
-    p.add_argument("--grid-samples", type=int, default=g.samples, help="formula check: 2D and 3D cases each")
+    for name in ("sizes", "kernels", "strides", "paddings", "dilations"):
+        p.add_argument(f"--grid-{name}", type=int, nargs="+", required=True, help=f"formula check: {name}")
+    p.add_argument("--grid-samples", type=int, required=True, help="formula check: 2D and 3D cases each")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; the examples are tiny)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, compute every example deterministically and write the arrays and the metrics."""
-    args = parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.threads < 1:
         raise PipelineError(f"--threads must be at least 1, got {args.threads}")
     torch.set_num_threads(args.threads)

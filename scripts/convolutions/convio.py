@@ -1,29 +1,31 @@
-"""Readers and drawing helpers shared by the convolution figures (``fig_conv_*.py``); no torch here.
+"""Readers and drawing helpers shared by the convolution figures (``convolutions/figures/*.py``); no torch here.
 
-``convolutions.py`` writes every input, kernel and output into one ``arrays.npz`` and the shapes table into
-``metrics.json``. Each figure script reads the arrays it draws with ``read_arrays`` (which checks names and
-dimensions, so a stale or foreign file stops with a message instead of drawing a wrong chart) and the shapes
-with ``example``; the helpers below draw image panels, kernels with their weights written in, and the arrows
-that mark the directions in which a kernel moves.
+``convolutions/compute.py`` writes every input, kernel and output into one ``arrays.npz`` and the shapes table
+into ``metrics.json``. Each figure script declares both as inputs of ``kit.figure.figure_main``: it reads the
+arrays it draws with ``read_arrays`` (which checks names and dimensions, so a stale or foreign file stops with a
+message instead of drawing a wrong chart), the metrics with ``read_metrics`` and the shapes with ``example``; the
+helpers below draw image panels, kernels with their weights written in, and the arrows that mark the directions
+in which a kernel moves.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from kit.cli import PipelineError
-from kit.figure import figure_parser, publish
 from kit.io import load_npz, read_json
-from kit.plotstyle import DIVERGING_CMAP, IMAGE_CMAP, PALETTE, apply_style
+from kit.plotstyle import DIVERGING_CMAP, IMAGE_CMAP, PALETTE
+
+#: What the figures' two input flags take (``--arrays`` and ``--metrics``), for their ``--help``.
+ARRAYS_HELP = "arrays.npz written by convolutions/compute.py"
+METRICS_HELP = "metrics.json written by convolutions/compute.py"
 
 #: Colour of the arrows and windows that show where and which way a kernel moves.
 MOVE_COLOR = PALETTE[1]
@@ -143,32 +145,3 @@ def stem(ax: Axes, kernel: np.ndarray, label: str) -> None:
     ax.set_title(label, fontsize=8, pad=3)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("tap", fontsize=7.5, labelpad=1)
-
-
-#: What a figure script checks, describes and draws, given its arrays, the metrics and the arrays' path.
-Arrays = dict[str, np.ndarray]
-
-
-def figure_main(
-    argv: Sequence[str] | None,
-    doc: str,
-    shapes: Mapping[str, int],
-    check: Callable[[Arrays, dict[str, Any], Path], None],
-    describe: Callable[[Arrays, dict[str, Any]], dict[str, Any]],
-    draw: Callable[[Arrays, dict[str, Any], dict[str, Any]], Figure],
-) -> None:
-    """The command line every convolution figure shares: read arrays.npz and metrics.json, check, draw, publish.
-
-    Why one function: the seven figure scripts differ only in which arrays they need and how they check,
-    describe and draw them; the flags, the order of the steps and the error handling stay the same for all.
-    """
-    parser = figure_parser(doc.split("\n\n")[0])
-    parser.add_argument("--arrays", type=Path, required=True, help="arrays.npz written by convolutions.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by convolutions.py")
-    args = parser.parse_args(argv)
-    arrays = read_arrays(args.arrays, shapes)
-    metrics = read_metrics(args.metrics)
-    check(arrays, metrics, args.arrays)
-    apply_style()
-    info = describe(arrays, metrics)
-    publish(draw(arrays, metrics, info), info, args)

@@ -13,13 +13,12 @@ Example::
     PYTHONPATH=scripts python scripts/dataset/download.py --name train-labels-idx1-ubyte \\
         --source /usr/share/datasets/fashion-mnist \\
         --source https://fashion-mnist.s3-website.eu-central-1.amazonaws.com \\
-        --output results/data/raw/train-labels-idx1-ubyte.gz \\
+        --timeout 60 --output results/data/raw/train-labels-idx1-ubyte.gz \\
         --meta results/data/raw/train-labels-idx1-ubyte.json
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import http.client
@@ -35,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, run_cli
 from kit.io import atomic_path, read_json, write_json
 
 #: Official SHA-256 and size of the *decompressed* files (zalandoresearch/fashion-mnist). Checking the
@@ -264,9 +263,9 @@ def obtain(
     raise PipelineError(f"could not get a valid {name}.gz from any source; tried:\n{tried}\n{HOW_TO_GET_DATA}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the command line and fetch one verified file."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """The command line: which file, where to look for it, where to keep it."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", required=True, choices=sorted(OFFICIAL), help="which Fashion-MNIST file to fetch")
     parser.add_argument(
         "--source",
@@ -286,9 +285,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="expected SHA-256 of the decompressed file (default: the official checksum of --name)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=60.0, metavar="SECONDS", help="network timeout per HTTP source"
+        "--timeout",
+        type=float,
+        required=True,
+        metavar="SECONDS",
+        help="network timeout per HTTP source (config data.download_timeout)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and fetch one verified file."""
+    args = build_parser().parse_args(argv)
     if args.timeout <= 0:
         raise PipelineError(f"--timeout {args.timeout:g} must be positive")
     obtain(args.name, args.sources, args.output, args.meta, sha256=args.sha256, timeout=args.timeout)

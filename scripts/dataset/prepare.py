@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import struct
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, IMAGE_SIDE, TEST, TRAIN, make_records, save_records
 from kit.io import write_json
 
@@ -67,6 +66,8 @@ def read_gz(path: Path) -> bytes:
             return stream.read()
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found; run the download step first") from None
+    except IsADirectoryError:
+        raise PipelineError(f"{path}: is a directory, not a gz file; give the path of the file inside it") from None
     except EOFError:
         raise PipelineError(f"{path}: truncated gzip file; {RERUN}") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
@@ -200,18 +201,23 @@ def prepare(
     return summary
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the command line and prepare the dataset."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-images", required=True, type=Path, help="train-images-idx3-ubyte.gz")
-    parser.add_argument("--train-labels", required=True, type=Path, help="train-labels-idx1-ubyte.gz")
-    parser.add_argument("--test-images", required=True, type=Path, help="t10k-images-idx3-ubyte.gz")
-    parser.add_argument("--test-labels", required=True, type=Path, help="t10k-labels-idx1-ubyte.gz")
+def build_parser() -> ArgumentParser:
+    """The command line: the four gz files, the outputs, and the optional subset sizes."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train-images", required=True, type=input_file, help="train-images-idx3-ubyte.gz")
+    parser.add_argument("--train-labels", required=True, type=input_file, help="train-labels-idx1-ubyte.gz")
+    parser.add_argument("--test-images", required=True, type=input_file, help="t10k-images-idx3-ubyte.gz")
+    parser.add_argument("--test-labels", required=True, type=input_file, help="t10k-labels-idx1-ubyte.gz")
     parser.add_argument("--output", required=True, type=Path, help="prepared records (.npy, memory-mappable)")
     parser.add_argument("--meta", required=True, type=Path, help="summary JSON: counts, classes, checksums")
     parser.add_argument("--max-train", type=int, default=None, metavar="N", help="keep only the first N train images")
     parser.add_argument("--max-test", type=int, default=None, metavar="M", help="keep only the first M test images")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and prepare the dataset."""
+    args = build_parser().parse_args(argv)
     summary = prepare(
         args.train_images,
         args.train_labels,

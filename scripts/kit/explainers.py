@@ -204,5 +204,7 @@ def load_explainers(folder: str | os.PathLike[str], config: Mapping[str, Any]) -
     explainers = [explainer_from(path, config) for path in paths]
     orders = [item.order for item in explainers]
     if len(set(orders)) != len(orders):
-        raise PipelineError(f"{folder}: two explainers share a position in 'order' ({sorted(orders)}); make them unique")
+        raise PipelineError(
+            f"{folder}: two explainers share a position in 'order' ({sorted(orders)}); make them unique"
+        )
     return {item.name: item for item in sorted(explainers, key=lambda item: item.order)}

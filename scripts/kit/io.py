@@ -90,8 +90,10 @@ def read_json(path: str | os.PathLike[str]) -> Any:
             return json.load(handle)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found; run the step that produces it first") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PipelineError(f"{path}: not valid JSON ({exc}); delete it and rerun the step that writes it") from None
+    except IsADirectoryError:
+        raise PipelineError(f"{path}: is a directory, not a JSON file") from None
 
 
 def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:

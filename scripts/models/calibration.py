@@ -3,7 +3,7 @@
 Why a module of its own: the overfitting explainer asks why validation loss can rise while validation accuracy
 also rises. The answer is read off a few numbers per epoch (the loss split into correctly and wrongly
 classified examples, the confidence of each group, the expected calibration error and the loss after
-temperature scaling). ``train.py`` calls ``epoch_diagnostics`` on the validation logits after every epoch, and
+temperature scaling). ``models/train.py`` calls ``epoch_diagnostics`` on the validation logits after every epoch, and
 the claims check and the figures call the same functions on the saved logits, so every number in the prose is
 computed by the same code.
 
@@ -18,7 +18,7 @@ float64 logits and computes in float64.
 
 Usage::
 
-    from calibration import epoch_diagnostics
+    from models.calibration import epoch_diagnostics
     row = epoch_diagnostics(val_logits, val_labels)   # {"val_loss": ..., "temperature": ..., ...}
 """
 

@@ -1,8 +1,8 @@
 """Readers for the training step's outputs, checked once so that every overfitting figure can trust them.
 
-``train.py`` writes three files per model under ``results/models/{model}/seed-{seed}/``: ``history.json`` (one value per
-epoch for each quantity), ``diagnostics.npz`` (validation logits at the best and the last epoch, test logits)
-and ``metrics.json`` (test accuracy, confusion matrix, calibration numbers). The figure scripts read them
+``models/train.py`` writes three files per model under ``results/models/{model}/seed-{seed}/``: ``history.json``
+(one value per epoch for each quantity), ``diagnostics.npz`` (validation logits at the best and the last epoch,
+test logits) and ``metrics.json`` (test accuracy, confusion matrix, calibration numbers). The figure scripts read them
 through the functions here, which turn a missing, truncated or inconsistent file into a ``PipelineError``
 that names the file and the key and says to rerun the train step, instead of a plausible-looking wrong chart.
 
@@ -26,10 +26,10 @@ from models.calibration import NULLABLE_KEYS
 
 RERUN = "rerun the train step"
 
-#: What train.py writes into the ``format`` of a weights file's JSON ``meta`` entry; readers refuse others.
+#: What models/train.py writes into the ``format`` of a weights file's JSON ``meta`` entry; readers refuse others.
 WEIGHTS_FORMAT = "ml-explainers-cnn/1"
 
-#: Columns every history has and every curve needs; a figure asks for more with ``read_history(columns=...)``.
+#: Columns every history has and every curve needs; a figure asks for more with ``read_model_history(columns=...)``.
 BASE_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 #: Per-epoch means over a group of validation examples: ``null`` in the file when the group is empty.
@@ -112,7 +112,7 @@ def column_array(path: str | os.PathLike[str], name: str, values: Any, length: i
     return array
 
 
-def read_history(path: str | os.PathLike[str], columns: Iterable[str] = ()) -> dict[str, Any]:
+def read_model_history(path: str | os.PathLike[str], columns: Iterable[str] = ()) -> dict[str, Any]:
     """Read ``history.json`` and return it checked (``check_history``)."""
     return check_history(read_json(path), path, columns)
 
@@ -267,9 +267,9 @@ def read_model_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_weights_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """A trained network's named arrays and its JSON ``meta`` entry, checked, without torch or unpickling.
 
-    Why here: ``train.load_weights`` (which rebuilds the network) and ``convolutions.py`` (which needs only the
-    first layers' arrays and the normalisation) read the same file; one reader gives both the same format
-    check and the same errors. ``meta`` holds ``format``, ``settings`` and the normalisation ``mean``/``std``.
+    Why here: ``models.train.load_weights`` (which rebuilds the network) and ``convolutions/compute.py`` (which
+    needs only the first layers' arrays and the normalisation) read the same file; one reader gives both the same
+    format check and the same errors. ``meta`` holds ``format``, ``settings`` and the normalisation ``mean``/``std``.
     """
     arrays = load_npz(path)
     try:

@@ -10,20 +10,19 @@ classes.
 Output: ``split.npz`` with ``validation`` (sorted positions within the training split) and ``train``
 (every other position, sorted), and ``split.json`` with the sizes, the seed and the per-class counts.
 
-    PYTHONPATH=scripts python scripts/models/split.py --data results/data/fashion-mnist.npy --size 10000 --seed 20171025 \\
-        --output results/data/split.npz --meta results/data/split.json
+    PYTHONPATH=scripts python scripts/models/split.py --data results/data/fashion-mnist.npy \\
+        --size 10000 --seed 20171025 --output results/data/split.npz --meta results/data/split.json
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, load_split, stratified_sample
 from kit.io import save_npz, write_json
 
@@ -55,15 +54,22 @@ def make_split(data: Path, size: int, seed: int) -> tuple[dict[str, np.ndarray],
     return {"validation": validation, "train": train}, summary
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, choose the split, write both files."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="prepared dataset (.npy) written by prepare.py")
-    parser.add_argument("--size", type=int, default=10000, help="validation images (default 10000)")
-    parser.add_argument("--seed", type=int, default=20171025, help="seed of the choice (default 20171025)")
+def build_parser() -> ArgumentParser:
+    """The command line: the dataset, the split's size and seed (from the config), the two outputs."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", required=True, type=input_file, help="prepared dataset (.npy) written by dataset/prepare.py"
+    )
+    parser.add_argument("--size", type=int, required=True, help="validation images (config models.validation_size)")
+    parser.add_argument("--seed", type=int, required=True, help="seed of the choice (config models.split_seed)")
     parser.add_argument("--output", required=True, type=Path, help="split.npz to write")
     parser.add_argument("--meta", required=True, type=Path, help="split.json summary to write")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, choose the split, write both files."""
+    args = build_parser().parse_args(argv)
     arrays, summary = make_split(args.data, args.size, args.seed)
     save_npz(args.output, **arrays)
     write_json(args.meta, summary)

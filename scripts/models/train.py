@@ -2,8 +2,9 @@
 
 One script for both models of the overfitting explainer; only the flags differ:
 
-* the **CNN**: batch norm, dropout, weight decay and light augmentation (random shifts of up to 2 pixels),
-  trained on the training images minus the validation split; it has to reach 92 % test accuracy.
+* the **CNN**: batch norm, dropout and weight decay, trained on the training images minus the validation split;
+  it has to reach 92 % test accuracy. Light augmentation (random shifts of up to 2 pixels, ``--augment``) is
+  available to either model but off in the config's defaults.
 * the **overfit model**: the same family without any of that regularisation, on a small training subset for
   many epochs, so that the training loss falls while the validation loss climbs.
 
@@ -11,22 +12,27 @@ Why it is written the way it is:
 
 * Batches are cut from tensors held in memory (the prepared uint8 array, normalised per batch), not built
   image by image through a ``DataLoader``: on a 2-core machine the per-sample Python work of the classic
-  recipe costs as much as the network itself (``benchmark.py train`` measures both side by side).
+  recipe costs as much as the network itself (``tools/benchmark.py train`` measures both side by side).
 * Every epoch's randomness (shuffle, augmentation, dropout) is drawn from a seed derived from
   ``(seed, epoch)``, and the learning rate is a pure function of the step. So a checkpoint needs only the
   weights, the optimiser moments and the history, and a run killed at any point resumes from its last
   checkpoint to exactly the weights and history of an uninterrupted run (same thread count).
 * Every file is written atomically and nothing is unpickled: weights, checkpoints and diagnostics are plain
   ``.npz`` arrays (``kit.io.save_npz``) read back with ``allow_pickle=False``.
-* The per-epoch validation diagnostics come from ``calibration.epoch_diagnostics`` (numpy), the one place
+* The per-epoch validation diagnostics come from ``models.calibration.epoch_diagnostics`` (numpy), the one place
   they are defined.
 
 Outputs: ``--weights`` (.npz), ``--history`` (per-epoch JSON), ``--metrics`` (test accuracy, confusion matrix,
 temperature scaling) and ``--diagnostics`` (.npz of validation and test logits and per-example losses).
 
-    PYTHONPATH=scripts python scripts/models/train.py --name cnn --data results/data/fashion-mnist.npy --split results/data/split.npz \\
-        --channels 32 64 --hidden 128 --batch-norm --dropout 0.25 --weight-decay 5e-4 --augment \\
-        --epochs 12 --batch-size 128 --learning-rate 3e-3 --schedule onecycle --seed 1 --threads 2 \\
+Every model setting is a required flag without a default: the workflow passes them all from the config, whose
+schema (workflow/schemas/config.schema.yaml) is the one place the defaults live. The example below gives the
+schema's defaults for the CNN (``models.cnn``); ``--train-size`` is left out, as the CNN trains on all images.
+
+    PYTHONPATH=scripts python scripts/models/train.py --name cnn --data results/data/fashion-mnist.npy \\
+        --split results/data/split.npz --channels 32 64 --hidden 128 --batch-norm --dropout 0.25 \\
+        --weight-decay 0.0005 --no-augment --epochs 12 --batch-size 128 --learning-rate 0.003 --schedule onecycle \\
+        --seed 1 --device auto --threads 4 \\
         --checkpoint results/models/cnn/seed-1/checkpoint.npz --weights results/models/cnn/seed-1/weights.npz \\
         --history results/models/cnn/seed-1/history.json --metrics results/models/cnn/seed-1/metrics.json \\
         --diagnostics results/models/cnn/seed-1/diagnostics.npz
@@ -53,7 +59,7 @@ import torch.nn.functional as F  # noqa: N812 (the name every PyTorch example us
 from torch import nn
 from tqdm import tqdm
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, load_split, stratified_sample
 from kit.io import load_npz, round_significant, rounded, save_npz, write_json
 from models import calibration as calibration
@@ -65,7 +71,7 @@ FORMAT = WEIGHTS_FORMAT
 #: Share of the steps over which the one-cycle schedule warms the learning rate up before its cosine decay.
 WARMUP_FRACTION = 0.2
 
-#: Largest shift, in pixels, of the CNN's augmentation (the garments are centred, so small shifts are safe).
+#: Largest shift, in pixels, of the augmentation (``--augment``; the garments are centred, so small shifts are safe).
 MAX_SHIFT = 2
 
 
@@ -578,33 +584,41 @@ def make_deterministic(threads: int, device: torch.device) -> None:
     torch.use_deterministic_algorithms(True)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Every setting a named flag, as in PyTorch's MNIST example."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """Every setting a named flag, as in PyTorch's MNIST example; the model settings have no defaults.
+
+    Why required: the workflow passes each of them from the config, whose schema holds the one set of defaults;
+    a default here could silently disagree with it (the augmentation once did).
+    """
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--name", required=True, help="model name written into the outputs (e.g. cnn, overfit)")
-    p.add_argument("--data", required=True, type=Path, help="prepared dataset (.npy) written by prepare.py")
-    p.add_argument("--split", required=True, type=Path, help="split.npz written by split.py")
-    p.add_argument("--channels", type=int, nargs=2, default=[32, 64], metavar=("C1", "C2"), help="conv channels")
-    p.add_argument("--hidden", type=int, default=128, help="units of the hidden fully connected layer")
-    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True, help="batch norm after convs")
-    p.add_argument("--dropout", type=float, default=0.25, help="dropout probability before both linear layers")
-    p.add_argument("--weight-decay", type=float, default=5e-4, help="AdamW's decoupled weight decay")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True, help="random 2-pixel shifts")
-    p.add_argument("--train-size", type=int, default=None, help="train on a stratified subset of N images")
-    p.add_argument("--epochs", type=int, default=12, help="passes over the training images")
-    p.add_argument("--batch-size", type=int, default=128, help="images per optimisation step")
-    p.add_argument("--learning-rate", type=float, default=3e-3, help="(peak) learning rate of AdamW")
-    p.add_argument("--schedule", choices=["onecycle", "constant"], default="onecycle", help="learning rate schedule")
-    p.add_argument("--seed", type=int, default=1, help="seed of initial weights, shuffling, augmentation, dropout")
+    p.add_argument(
+        "--data", required=True, type=input_file, help="prepared dataset (.npy) written by dataset/prepare.py"
+    )
+    p.add_argument("--split", required=True, type=input_file, help="split.npz written by models/split.py")
+    p.add_argument("--channels", type=int, nargs=2, required=True, metavar=("C1", "C2"), help="conv channels")
+    p.add_argument("--hidden", type=int, required=True, help="units of the hidden fully connected layer")
+    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, required=True, help="batch norm after convs")
+    p.add_argument("--dropout", type=float, required=True, help="dropout probability before both linear layers")
+    p.add_argument("--weight-decay", type=float, required=True, help="AdamW's decoupled weight decay")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, required=True, help="random 2-pixel shifts")
+    p.add_argument(
+        "--train-size", type=int, default=None, help="train on a stratified subset of N images (default: all)"
+    )
+    p.add_argument("--epochs", type=int, required=True, help="passes over the training images")
+    p.add_argument("--batch-size", type=int, required=True, help="images per optimisation step")
+    p.add_argument("--learning-rate", type=float, required=True, help="(peak) learning rate of AdamW")
+    p.add_argument("--schedule", choices=["onecycle", "constant"], required=True, help="learning rate schedule")
+    p.add_argument("--seed", type=int, required=True, help="seed of initial weights, shuffling, augmentation, dropout")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (the rule passes its threads)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], required=True, help="where to train")
     p.add_argument("--checkpoint", required=True, type=Path, help="checkpoint (.npz) written after every epoch")
     p.add_argument("--weights", required=True, type=Path, help="trained weights (.npz) to write")
     p.add_argument("--history", required=True, type=Path, help="per-epoch history (.json) to write")
     p.add_argument("--metrics", required=True, type=Path, help="test metrics (.json) to write")
     p.add_argument("--diagnostics", required=True, type=Path, help="logits and per-example losses (.npz) to write")
     p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)  # tests: simulate a kill
-    return p.parse_args(argv)
+    return p
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -641,7 +655,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Train, evaluate and write the four outputs; remove the checkpoint once they are all written."""
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     settings = settings_from(args)
     device = choose_device(args.device)
     args.threads = usable_threads(args.threads)

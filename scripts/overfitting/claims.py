@@ -11,7 +11,9 @@ numbers. A run that does not show the puzzle is reported as such (``puzzle_shown
 Usage::
 
     PYTHONPATH=scripts python scripts/overfitting/claims.py --history results/models/overfit/seed-1/history.json \\
-        --metrics results/models/overfit/seed-1/metrics.json --output results/overfitting/claims.json
+        --metrics results/models/overfit/seed-1/metrics.json --min-loss-rise-percent 5 \\
+        --min-accuracy-rise-points 0.2 --min-wrong-share-of-rise 0.5 --min-removed-percent 50 \\
+        --output results/overfitting/claims.json
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import read_json, rounded, write_json
 from models.calibration import DIAGNOSTIC_KEYS
 from models.modelio import COUNT_COLUMNS, check_history
@@ -50,7 +53,7 @@ METRICS_NUMBERS: tuple[str, ...] = (
     "ece_last_temperature_scaled",
 )
 
-#: Relative difference allowed between the last validation loss in the two files of one run (train.py copies
+#: Relative difference allowed between the last validation loss in the two files of one run (models/train.py copies
 #: it from the history into metrics.json; the slack only forgives a file re-serialised with fewer digits).
 SAME_RUN_RTOL = 1e-5
 
@@ -62,12 +65,15 @@ SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
 
 @dataclass(frozen=True)
 class Thresholds:
-    """How large each effect must be to count; command-line flags, written to the output with the verdicts."""
+    """How large each effect must be to count; command-line flags, written to the output with the verdicts.
 
-    min_loss_rise_percent: float = 5.0
-    min_accuracy_rise_points: float = 0.2
-    min_wrong_share_of_rise: float = 0.5
-    min_removed_percent: float = 50.0
+    No defaults here: the values come from the config (``overfitting.*``), whose schema is the one place they live.
+    """
+
+    min_loss_rise_percent: float
+    min_accuracy_rise_points: float
+    min_wrong_share_of_rise: float
+    min_removed_percent: float
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,12 @@ def parse_history(document: object, path: str | os.PathLike[str]) -> Run:
     return Run(checked["model"], checked["n_validation"], checked["best_epoch"], checked["epochs"], series)
 
 
-def parse_metrics(document: object, path: str | os.PathLike[str], run: Run, history_path: str) -> dict:
+def parse_metrics(
+    document: object, path: str | os.PathLike[str], run: Run, history_path: str | os.PathLike[str]
+) -> dict:
     """Validate ``metrics.json`` and check that it comes from the same run as the history."""
     if not isinstance(document, dict):
-        raise PipelineError(f"{path}: expected a JSON object written by train.py")
+        raise PipelineError(f"{path}: expected a JSON object written by models/train.py")
     for key in METRICS_NUMBERS:
         if not is_number(document.get(key)):
             raise PipelineError(
@@ -429,38 +437,48 @@ def parse_thresholds(args: argparse.Namespace) -> Thresholds:
     return thresholds
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, check every claim and write the verdicts."""
-    defaults = Thresholds()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--history", required=True, help="history.json written by train.py")
-    parser.add_argument("--metrics", required=True, help="metrics.json written by train.py for the same run")
-    parser.add_argument("--output", required=True, help="where to write the verdicts (claims.json)")
+def build_parser() -> ArgumentParser:
+    """The flags: the run's two files, the verdicts to write, and the four thresholds (from the config)."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--history", type=input_file, required=True, help="history.json written by models/train.py")
+    parser.add_argument(
+        "--metrics", type=input_file, required=True, help="metrics.json written by models/train.py for the same run"
+    )
+    parser.add_argument("--output", type=Path, required=True, help="where to write the verdicts (claims.json)")
     parser.add_argument(
         "--min-loss-rise-percent",
         type=float,
-        default=defaults.min_loss_rise_percent,
-        help="smallest rise of the last validation loss above its lowest value, in %% (default %(default)g)",
+        required=True,
+        help="smallest rise of the last validation loss above its lowest value, in %% "
+        "(config: overfitting.min_loss_rise_percent)",
     )
     parser.add_argument(
         "--min-accuracy-rise-points",
         type=float,
-        default=defaults.min_accuracy_rise_points,
-        help="smallest rise of validation accuracy after the lowest loss, in percentage points (default %(default)g)",
+        required=True,
+        help="smallest rise of validation accuracy after the lowest loss, in percentage points "
+        "(config: overfitting.min_accuracy_rise_points)",
     )
     parser.add_argument(
         "--min-wrong-share-of-rise",
         type=float,
-        default=defaults.min_wrong_share_of_rise,
-        help="smallest fraction of the loss rise that must come from wrong predictions (default %(default)g)",
+        required=True,
+        help="smallest fraction of the loss rise that must come from wrong predictions "
+        "(config: overfitting.min_wrong_share_of_rise)",
     )
     parser.add_argument(
         "--min-removed-percent",
         type=float,
-        default=defaults.min_removed_percent,
-        help="smallest share of the loss rise, in %%, that temperature scaling must remove (default %(default)g)",
+        required=True,
+        help="smallest share of the loss rise, in %%, that temperature scaling must remove "
+        "(config: overfitting.min_removed_percent)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, check every claim and write the verdicts."""
+    args = build_parser().parse_args(argv)
     thresholds = parse_thresholds(args)
 
     run = parse_history(read_json(args.history), args.history)

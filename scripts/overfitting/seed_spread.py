@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import rounded, write_json
-from models.modelio import read_history, read_model_metrics
+from models.modelio import read_model_history, read_model_metrics
 
 #: The numbers compared across seeds, in table order; each is computed by ``run_row``.
 SPREAD_KEYS: tuple[str, ...] = (
@@ -55,8 +55,9 @@ def run_row(seed: int, folder: Path) -> dict[str, Any]:
     Why the rise after the best epoch: it is the overfitting puzzle's size, the number whose spread tells a
     reader whether one run's puzzle is typical or luck.
     """
-    history = read_history(folder / "history.json")
-    metrics = read_model_metrics(folder / "metrics.json")
+    # --run names a folder, not files, so argparse cannot check them: check each file as input_file would.
+    history = read_model_history(input_file(str(folder / "history.json")))
+    metrics = read_model_metrics(input_file(str(folder / "metrics.json")))
     run_seed = history["settings"].get("seed")
     if run_seed is not None and run_seed != seed:
         raise PipelineError(
@@ -106,12 +107,18 @@ def summarise(runs: Sequence[tuple[str, int, Path]]) -> dict[str, Any]:
     return {"models": models, "n_seeds": n_seeds, "keys": list(SPREAD_KEYS)}
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> ArgumentParser:
+    """The flags: one ``--run`` per training run, and the summary to write."""
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="MODEL=SEED=FOLDER",
                         help="a training run's output folder (repeat for every model and seed)")  # fmt: skip
     parser.add_argument("--output", type=Path, required=True, help="the JSON summary to write")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, read every run and write the per-model rows and spreads."""
+    args = build_parser().parse_args(argv)
     summary = summarise([parse_run(text) for text in args.run])
     for name, entry in summary["models"].items():
         accuracies = ", ".join(f"seed {r['seed']}: {100 * r['test_accuracy']:.2f} %" for r in entry["runs"])

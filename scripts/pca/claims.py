@@ -9,21 +9,21 @@ furthest out on either side.
 Usage::
 
     PYTHONPATH=scripts python scripts/pca/claims.py --metrics results/pca/metrics.json --pca results/pca/pca.npz \\
-        --data results/data/fashion-mnist.npy --output results/pca/claims.json
+        --data results/data/fashion-mnist.npy --tolerance-pp 1.5 --output results/pca/claims.json
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, load_split
 from kit.io import read_json, write_json
 from pca.pcaio import check_same_pixels, load_pca
@@ -190,7 +190,7 @@ def check_claims(
 
 
 def load_fit(metrics_path: str | os.PathLike[str], pca_path: str | os.PathLike[str]) -> tuple[dict, dict]:
-    """Read the metrics and arrays written by pca.py and check that they belong to the same fit."""
+    """Read the metrics and arrays written by pca/fit.py and check that they belong to the same fit."""
     metrics = read_json(metrics_path)
     arrays = load_pca(pca_path)
     if not isinstance(metrics, dict) or not isinstance(metrics.get("explained_variance_ratio"), list):
@@ -202,20 +202,28 @@ def load_fit(metrics_path: str | os.PathLike[str], pca_path: str | os.PathLike[s
     return metrics, arrays
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, check every claim and write the verdicts."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--metrics", required=True, help="metrics.json written by pca.py")
-    parser.add_argument("--pca", required=True, help="pca.npz written by pca.py (mean and components)")
-    parser.add_argument("--data", required=True, help="prepared dataset (.npy) the PCA was fitted on")
+def build_parser() -> ArgumentParser:
+    """The flags: the PCA outputs and the dataset to read, the tolerance, and the verdicts to write."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--metrics", type=input_file, required=True, help="metrics.json written by pca/fit.py")
+    parser.add_argument(
+        "--pca", type=input_file, required=True, help="pca.npz written by pca/fit.py (mean and components)"
+    )
+    parser.add_argument("--data", type=input_file, required=True, help="prepared dataset (.npy) the PCA was fitted on")
     parser.add_argument(
         "--tolerance-pp",
         type=float,
-        default=1.5,
-        help="largest difference, in percentage points, that still supports a stated share (default 1.5)",
+        required=True,
+        help="largest difference, in percentage points, that still supports a stated share (config: "
+        "pca.claim_tolerance_pp)",
     )
-    parser.add_argument("--output", required=True, help="where to write the verdicts (claims.json)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--output", type=Path, required=True, help="where to write the verdicts (claims.json)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, check every claim and write the verdicts."""
+    args = build_parser().parse_args(argv)
     if not (math.isfinite(args.tolerance_pp) and args.tolerance_pp >= 0):
         raise PipelineError(f"--tolerance-pp must be a finite number >= 0, got {args.tolerance_pp}")
 

@@ -11,26 +11,24 @@ building the covariance is one BLAS matrix product, several times faster than LA
 Usage::
 
     PYTHONPATH=scripts python scripts/pca/fit.py --input results/data/fashion-mnist.npy \\
-        --output results/pca/pca.npz --metrics results/pca/metrics.json --threads 2
+        --thresholds 0.8 0.9 0.95 0.99 --threads 2 --output results/pca/pca.npz --metrics results/pca/metrics.json
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import load_split
 from kit.io import save_npz, write_json
 from pca.pcaio import components_needed
-
-DEFAULT_THRESHOLDS: tuple[str, ...] = ("0.8", "0.9", "0.95", "0.99")
 
 #: Rows per block when accumulating the covariance: big enough for an efficient BLAS product, small
 #: enough (8192 x 784 float64 = 51 MB) that the centred data never exists as a second full copy.
@@ -159,23 +157,30 @@ def metrics(result: PCAResult, thresholds: Sequence[float]) -> dict:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, fit PCA on the training images and write the arrays and the metrics."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input", required=True, help="prepared dataset (.npy) written by prepare.py")
-    parser.add_argument("--output", required=True, help="where to write the PCA arrays (.npz)")
-    parser.add_argument("--metrics", required=True, help="where to write the variance summary (.json)")
+def build_parser() -> ArgumentParser:
+    """The flags: the dataset to read, the two files to write, the thresholds to report and the threads."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--input", type=input_file, required=True, help="prepared dataset (.npy) written by dataset/prepare.py"
+    )
+    parser.add_argument("--output", type=Path, required=True, help="where to write the PCA arrays (.npz)")
+    parser.add_argument("--metrics", type=Path, required=True, help="where to write the variance summary (.json)")
     parser.add_argument(
         "--thresholds",
         nargs="+",
-        default=list(DEFAULT_THRESHOLDS),
+        required=True,
         metavar="FRACTION",
-        help="fractions of variance in (0, 1] to report the number of components for (default: %(default)s)",
+        help="fractions of variance in (0, 1] to report the number of components for (config: pca.thresholds)",
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS/LAPACK threads to use (the rule's threads; default 1)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, fit PCA on the training images and write the arrays and the metrics."""
+    args = build_parser().parse_args(argv)
     thresholds = parse_thresholds(args.thresholds)
     if args.threads < 1:
         raise PipelineError(f"--threads must be at least 1, got {args.threads}")

@@ -14,7 +14,6 @@ Usage (as the Snakemake rule calls it)::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import importlib.metadata
 import json
@@ -26,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import read_json, write_json
 
 #: Packages whose versions decide the numbers and the look of a report. Versions are read from the installed
@@ -61,7 +60,7 @@ def read_data_meta(path: str | Path) -> dict[str, Any]:
     """Keep the fields of one download sidecar that let a reader verify the data (name, checksum, origin)."""
     meta = read_json(path)
     if not isinstance(meta, dict):
-        raise PipelineError(f"{path}: expected a JSON object written by download.py; rerun the download step")
+        raise PipelineError(f"{path}: expected a JSON object written by dataset/download.py; rerun the download step")
     missing = [key for key in DATA_META_KEYS if key not in meta]
     if missing:
         raise PipelineError(
@@ -74,8 +73,11 @@ def read_settings(value: str) -> dict[str, Any]:
     """Read the settings as a JSON file path or an inline JSON object string (what Snakemake passes)."""
     path = Path(value)
     looks_inline = value.lstrip().startswith("{")
-    if not looks_inline and path.is_file():
-        settings = read_json(path)
+    if not looks_inline and path.exists():
+        try:
+            settings = read_json(input_file(value))  # a directory or an empty file is refused by name
+        except PipelineError as exc:
+            raise PipelineError(f"--settings: {exc}") from None
         origin = str(path)
     else:
         if not looks_inline:
@@ -145,6 +147,19 @@ def parse_step(value: str) -> tuple[str, str]:
     return step, path
 
 
+def benchmark_pair(value: str) -> tuple[str, Path]:
+    """A ``--benchmark STEP=PATH`` value with its file checked like every input file (``kit.cli.input_file``).
+
+    Why not in argparse: the value is a pair, so the type cannot check it; a missing, empty or directory path
+    is refused here, naming the step and the path, before anything is read.
+    """
+    step, path = parse_step(value)
+    try:
+        return step, input_file(path)
+    except PipelineError as exc:
+        raise PipelineError(f"--benchmark {step}: {exc}") from None
+
+
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
     """Installed versions of the packages that shape a report (``None`` where one is not installed)."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
@@ -195,31 +210,43 @@ def build_provenance(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, gather the provenance and write it as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """The command line: the explainer, its data sidecars, its settings (from the config), its benchmark files."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--explainer", required=True, help="name of the explainer, e.g. pca")
     parser.add_argument(
-        "--data-meta", nargs="+", default=[], metavar="JSON", help="download sidecar JSON files, one per file"
+        "--data-meta",
+        nargs="+",
+        type=input_file,
+        default=None,
+        metavar="JSON",
+        help="download sidecar JSON files, one per file",
     )
     parser.add_argument(
-        "--settings", default="{}", help="the config values used: a JSON object string or a JSON file path"
+        "--settings",
+        required=True,
+        help="the config values used (the explainer's config sections): a JSON object string or a JSON file path",
     )
     parser.add_argument(
         "--benchmark",
         action="append",
-        default=[],
+        default=None,
         metavar="STEP=PATH",
         help="a Snakemake benchmark TSV for one step (repeatable; kept in the order given)",
     )
-    parser.add_argument("--output", required=True, help="provenance JSON to write")
-    args = parser.parse_args(argv)
+    parser.add_argument("--output", required=True, type=Path, help="provenance JSON to write")
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, gather the provenance and write it as JSON."""
+    args = build_parser().parse_args(argv)
+    benchmarks = [benchmark_pair(value) for value in args.benchmark or []]
     provenance = build_provenance(
         explainer=args.explainer,
-        data_meta=args.data_meta,
+        data_meta=args.data_meta or [],
         settings=read_settings(args.settings),
-        benchmarks=[parse_step(value) for value in args.benchmark],
+        benchmarks=benchmarks,
     )
     write_json(args.output, provenance)
 

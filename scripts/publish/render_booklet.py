@@ -6,7 +6,7 @@ the overfitting page becomes ``overfitting-fig-loss_split``) and its links rewri
 still points at that explainer's Figure 3; image paths are rebased onto the booklet's folder. The contents list
 each explainer and its sections with the page they start on (CSS ``target-counter``), the PDF outline has the
 explainers at level 1 and their sections at level 2, and the appendix summarises the explainers' provenance
-files (data checksums, package versions, git commits, run times). The PDF is written by ``render_pdf.py``'s
+files (data checksums, package versions, git commits, run times). The PDF is written by ``publish/render_pdf.py``'s
 renderer: tagged PDF/UA-1, the same reproducible bytes on every run, and only files under ``--allow`` folders.
 
 Usage (as the Snakemake rule calls it)::
@@ -16,12 +16,11 @@ Usage (as the Snakemake rule calls it)::
         --provenance pca=results/provenance/pca.json --provenance overfitting=results/provenance/overfitting.json \\
         --templates-dir templates --site-title "Machine learning explainers" --site-author "ML explainers pipeline" \\
         --html-output results/reports/booklet.html --output results/reports/booklet.pdf \\
-        --allow results --allow templates --page-size A4
+        --allow results --allow templates --page-size A4 --stylesheet templates/print.css
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 import re
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path, read_json
-from publish.render_html import TEMPLATES_DIR, parse_pairs, render
-from publish.render_pdf import PAGE_SIZES, render_pdf
+from publish.render_html import TEMPLATES_DIR, input_pairs, render
+from publish.render_pdf import PAGE_SIZES, read_page, render_pdf
 
 #: Attributes whose value names one or more element ids (space-separated), so they get the prefix too.
 ID_LIST_ATTRIBUTES = frozenset({"for", "headers", "aria-labelledby", "aria-describedby", "aria-controls"})
@@ -79,7 +78,7 @@ def is_external(url: str) -> bool:
 class ArticleRewriter(HTMLParser):
     """Copies a page's ``<article>`` element, prefixing ids and rewriting links and image paths.
 
-    Why a token-level copy (and not a DOM round trip): the markup comes out exactly as render_html.py wrote it,
+    Why a token-level copy (and not a DOM round trip): the markup comes out exactly as publish/render_html.py wrote it,
     apart from the attributes that must change, so the booklet prints like the handouts.
     """
 
@@ -233,7 +232,7 @@ def read_chapter(name: str, page: Path, output_dir: Path, chapters: Sequence[str
     if not page.is_file():
         raise PipelineError(f"--page {name}={page}: page not found; run the report_html step first")
     rewriter = ArticleRewriter(name, page.parent.resolve(), output_dir, chapters)
-    rewriter.feed(page.read_text(encoding="utf-8"))
+    rewriter.feed(read_page(page))
     rewriter.close()
     if not rewriter.done:
         raise PipelineError(f"{page}: no complete <article> element; the booklet copies each page's article")
@@ -295,46 +294,65 @@ def booklet_html(
     return render("booklet.html.j2", context, templates_dir)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, build the booklet's HTML, print it, and write both files atomically."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """The command line: pages and provenance records, site title, author and paper size (from the config)."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--page", action="append", default=[], metavar="NAME=HTML", help="an explainer's page, in booklet order"
+        "--page",
+        action="append",
+        required=True,
+        metavar="NAME=HTML",
+        help="an explainer's page, in booklet order (repeatable)",
     )
     parser.add_argument(
-        "--provenance", action="append", default=[], metavar="NAME=JSON", help="an explainer's provenance record"
+        "--provenance",
+        action="append",
+        required=True,
+        metavar="NAME=JSON",
+        help="an explainer's provenance record, one per --page",
     )
-    parser.add_argument("--templates-dir", default=str(TEMPLATES_DIR), help="folder holding booklet.html.j2")
-    parser.add_argument("--site-title", default="Machine learning explainers", help="title on the cover")
-    parser.add_argument("--site-author", default="ML explainers pipeline", help="author on the cover and metadata")
-    parser.add_argument("--html-output", required=True, help="the booklet's HTML file (images are relative to it)")
-    parser.add_argument("--output", required=True, help="the booklet's PDF file")
-    parser.add_argument("--allow", action="append", default=[], metavar="DIR", help="a folder the PDF may read")
-    parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size")
-    parser.add_argument("--stylesheet", help="print style sheet added to the booklet's head (templates/print.css)")
+    parser.add_argument(
+        "--templates-dir", type=Path, default=None, help="folder holding booklet.html.j2 (default: the repository's)"
+    )
+    parser.add_argument("--site-title", required=True, help="title on the cover (config report.title)")
+    parser.add_argument(
+        "--site-author", required=True, help="author on the cover and in the metadata (config report.author)"
+    )
+    parser.add_argument(
+        "--html-output", required=True, type=Path, help="the booklet's HTML file (images are relative to it)"
+    )
+    parser.add_argument("--output", required=True, type=Path, help="the booklet's PDF file")
+    parser.add_argument("--allow", action="append", default=None, metavar="DIR", help="a folder the PDF may read")
+    parser.add_argument("--page-size", required=True, choices=PAGE_SIZES, help="paper size (config report.page_size)")
+    parser.add_argument(
+        "--stylesheet", type=input_file, help="print style sheet added to the booklet's head (templates/print.css)"
+    )
     parser.add_argument(
         "--run-times", action="store_true", help="print the chapters' run times (the booklet then differs per run)"
     )
-    args = parser.parse_args(argv)
+    return parser
 
-    pages = parse_pairs(args.page, "--page")
-    if not pages:
-        raise PipelineError("--page: give at least one NAME=HTML page to bind")
-    records = dict(parse_pairs(args.provenance, "--provenance"))
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, build the booklet's HTML, print it, and write both files atomically."""
+    args = build_parser().parse_args(argv)
+
+    pages = input_pairs(args.page, "--page")
+    records = dict(input_pairs(args.provenance, "--provenance"))
     names = [name for name, _ in pages]
     if sorted(records) != sorted(names):
         raise PipelineError(
             f"--provenance: give one record per --page (pages: {', '.join(names)}; "
             f"records: {', '.join(records) or 'none'})"
         )
-    html_output = Path(args.html_output)
-    chapters = [read_chapter(name, Path(path), html_output.parent, names) for name, path in pages]
+    html_output = args.html_output
+    chapters = [read_chapter(name, path, html_output.parent, names) for name, path in pages]
     provenance = {name: read_json(records[name]) for name in names}
     site = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
-    document = booklet_html(chapters, provenance, site, args.templates_dir)
+    document = booklet_html(chapters, provenance, site, args.templates_dir or TEMPLATES_DIR)
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")
-    pdf = render_pdf(html_output, args.allow, args.page_size, args.stylesheet)
+    pdf = render_pdf(html_output, args.allow or [], args.page_size, args.stylesheet)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

@@ -15,9 +15,7 @@ Usage (as the Snakemake rule calls it)::
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import sys
 import traceback
@@ -29,7 +27,20 @@ from urllib.parse import quote
 import jinja2
 import markupsafe
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
+from kit.facts import checked
+from kit.formats import (
+    duration,
+    fixed,
+    lower_bound,
+    measure,
+    num,
+    pct,
+    plural,
+    scientific,
+    signed,
+    upper_bound,
+)
 from kit.io import atomic_open, read_json
 
 #: The repository's templates folder, used when ``--templates-dir`` is not given.
@@ -44,66 +55,11 @@ FIGURE_KEYS: tuple[str, ...] = ("alt", "title")
 #: Keys each entry of ``--explainers`` must hold to become a card on the index.
 EXPLAINER_KEYS: tuple[str, ...] = ("name", "title", "summary", "html", "pdf")
 
-MISSING = "n/a"
 
 
 # --------------------------------------------------------------------------------------------------------
 # Filters: the only place numbers are turned into text, so every page formats them alike
 # --------------------------------------------------------------------------------------------------------
-
-
-def _is_missing(value: Any) -> bool:
-    """Whether a measured value is absent (``None`` or not a finite number)."""
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
-
-
-def pct(ratio: float | None, digits: int = 1) -> str:
-    """A ratio as a percentage with a space before the sign: ``0.29`` -> ``"29.0 %"``."""
-    if _is_missing(ratio):
-        return MISSING
-    return f"{100 * float(ratio):.{digits}f} %"
-
-
-def num(value: float | None, digits: int = 0) -> str:
-    """A number with thousands separators: ``60000`` -> ``"60,000"``; ``digits`` decimals for floats."""
-    if _is_missing(value):
-        return MISSING
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return f"{float(value):,.{digits}f}"
-
-
-def fixed(value: float | None, digits: int = 2) -> str:
-    """A number with exactly ``digits`` decimals and no separators: ``0.01234`` -> ``"0.0123"`` (digits=4)."""
-    if _is_missing(value):
-        return MISSING
-    return f"{float(value):.{digits}f}"
-
-
-def measure(value: float | str | None, unit: str | None = "", digits: int = 1) -> str:
-    """A claimed or measured quantity with its unit: whole numbers without decimals (``84 components``),
-    others with ``digits`` decimals (``28.97`` -> ``"29.0 %"``); text (a described shape) passes unchanged."""
-    if isinstance(value, str):
-        return value
-    if _is_missing(value):
-        return MISSING
-    number = float(value)
-    text = f"{int(number):,}" if number.is_integer() else f"{number:,.{digits}f}"
-    return f"{text} {unit}" if unit else text
-
-
-def duration(seconds: float | None) -> str:
-    """Run time for people: ``0.42`` -> ``"0.4 s"``, ``83`` -> ``"1 min 23 s"``, ``4000`` -> ``"1 h 6 min"``."""
-    if _is_missing(seconds):
-        return MISSING
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def squash(text: str) -> str:
@@ -133,12 +89,42 @@ def by_threshold(thresholds: Mapping[str, int]) -> list[tuple[float, int]]:
         raise PipelineError(f"thresholds must be keyed by numbers such as '0.9' ({exc})") from None
 
 
+def say(value: Any) -> str:
+    """The sentence a fact chose for this run (``{{ claims.facts.rise | say }}``); anything else is refused.
+
+    Why a filter and not plain text: a sentence stating a result must come from the code that tested its
+    condition (``kit.facts``), so a template can only print the outcome that held.
+    """
+    return checked(value, "say")["text"]
+
+
+def holds(value: Any) -> bool:
+    """Whether a fact's condition held (``{% if claims.facts.puzzle | holds %}``), for a template's branches."""
+    return bool(checked(value, "holds")["holds"])
+
+
+def general(text: str) -> str:
+    """Marks template text that explains in general, true of any run (``{% filter general %}...{% endfilter %}``).
+
+    It changes nothing on the page; ``tests/test_templates.py`` exempts such text from its check for result words.
+    """
+    return text
+
+
 FILTERS = {
     "pct": pct,
     "num": num,
     "fixed": fixed,
+    "signed": signed,
     "measure": measure,
     "duration": duration,
+    "scientific": scientific,
+    "upper_bound": upper_bound,
+    "lower_bound": lower_bound,
+    "plural": plural,
+    "say": say,
+    "holds": holds,
+    "general": general,
     "squash": squash,
     "flatten": flatten,
     "by_threshold": by_threshold,
@@ -165,13 +151,30 @@ def parse_pairs(values: Iterable[str], flag: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def load_context(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Read each ``--context`` JSON file under its key."""
+def pair_file(flag: str, key: str, path: str | Path) -> Path:
+    """The file of one ``KEY=PATH`` flag value, checked like every input file (``kit.cli.input_file``).
+
+    Why here and not in argparse: the value is a pair, so the type cannot check it; a missing, empty or
+    directory path is refused with the flag and the key named, before anything is rendered.
+    """
+    try:
+        return input_file(str(path))
+    except PipelineError as exc:
+        raise PipelineError(f"{flag} {key}: {exc}") from None
+
+
+def input_pairs(values: Iterable[str], flag: str) -> list[tuple[str, Path]]:
+    """``parse_pairs`` for flags whose paths are input files: each path is checked with ``pair_file``."""
+    return [(key, pair_file(flag, key, path)) for key, path in parse_pairs(values, flag)]
+
+
+def load_context(pairs: Sequence[tuple[str, str | Path]]) -> dict[str, Any]:
+    """Read each ``--context`` JSON file under its key (each path checked by ``pair_file``)."""
     context: dict[str, Any] = {}
     for key, path in pairs:
         if key in RESERVED_KEYS:
             raise PipelineError(f"--context {key}=...: {key!r} is filled by the script itself; use another key")
-        context[key] = read_json(path)
+        context[key] = read_json(pair_file("--context", key, path))
     return context
 
 
@@ -181,7 +184,7 @@ def relative_url(target: str | Path, start: str | Path) -> str:
     return quote(Path(relative).as_posix())
 
 
-def load_figures(pairs: Sequence[tuple[str, str]], output: str | Path) -> dict[str, dict[str, Any]]:
+def load_figures(pairs: Sequence[tuple[str, str | Path]], output: str | Path) -> dict[str, dict[str, Any]]:
     """Describe each figure for the templates: its sidecar's keys plus ``name``, ``id``, ``src`` and ``number``.
 
     Numbers follow the order of the flags (1..n), so the page's "Figure 2" is the second figure given.
@@ -189,11 +192,9 @@ def load_figures(pairs: Sequence[tuple[str, str]], output: str | Path) -> dict[s
     figures: dict[str, dict[str, Any]] = {}
     out_dir = Path(output).parent
     for number, (name, path) in enumerate(pairs, start=1):
-        image = Path(path)
-        if not image.is_file():
-            raise PipelineError(f"--figure {name}={path}: image not found; run the figure step first")
+        image = pair_file("--figure", name, path)
         sidecar_path = image.with_suffix(".json")
-        sidecar = read_json(sidecar_path)
+        sidecar = read_json(pair_file("--figure", f"{name} (its sidecar)", sidecar_path))
         if not isinstance(sidecar, dict):
             raise PipelineError(f"{sidecar_path}: figure sidecar must be a JSON object; rerun the figure step")
         missing = [key for key in FIGURE_KEYS if not sidecar.get(key)]
@@ -217,7 +218,10 @@ def read_explainers(value: str) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise PipelineError(f"--explainers: not valid JSON ({exc})") from None
     else:
-        explainers = read_json(value)
+        try:
+            explainers = read_json(input_file(value))
+        except PipelineError as exc:
+            raise PipelineError(f"--explainers: {exc}") from None
     if not isinstance(explainers, list):
         raise PipelineError("--explainers: expected a JSON list of {name, title, summary, html, pdf} objects")
     for index, entry in enumerate(explainers):
@@ -280,24 +284,26 @@ def render(template: str, context: Mapping[str, Any], templates_dir: str | Path 
         raise PipelineError(f"{_template_location(exc)}: {type(exc).__name__}: {exc}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, build the context, render the template and write the page atomically."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """The command line: template, context files, figures, site title and author (from the config), output."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--template", required=True, help="template file name, e.g. pca.html.j2")
-    parser.add_argument("--templates-dir", default=str(TEMPLATES_DIR), help="folder holding the templates")
-    parser.add_argument("--output", required=True, help="HTML file to write")
     parser.add_argument(
-        "--context", action="append", default=[], metavar="KEY=PATH", help="a JSON file under a context key"
+        "--templates-dir", type=Path, default=None, help="folder holding the templates (default: the repository's)"
+    )
+    parser.add_argument("--output", required=True, type=Path, help="HTML file to write")
+    parser.add_argument(
+        "--context", action="append", default=None, metavar="KEY=PATH", help="a JSON file under a context key"
     )
     parser.add_argument(
         "--figure",
         action="append",
-        default=[],
+        default=None,
         metavar="NAME=PATH",
         help="an SVG figure with its PATH.json sidecar (repeatable, in figure-number order)",
     )
-    parser.add_argument("--site-title", default="Machine learning explainers", help="site title in the header")
-    parser.add_argument("--site-author", default="ML explainers pipeline", help="author in the page metadata")
+    parser.add_argument("--site-title", required=True, help="site title in the header (config report.title)")
+    parser.add_argument("--site-author", required=True, help="author in the page metadata (config report.author)")
     parser.add_argument(
         "--run-times",
         action="store_true",
@@ -306,15 +312,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--explainers", help="for the index: JSON list (or JSON file) of {name, title, summary, html, pdf}"
     )
-    args = parser.parse_args(argv)
+    return parser
 
-    context = load_context(parse_pairs(args.context, "--context"))
-    context["figures"] = load_figures(parse_pairs(args.figure, "--figure"), args.output)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, build the context, render the template and write the page atomically."""
+    args = build_parser().parse_args(argv)
+
+    context = load_context(input_pairs(args.context or [], "--context"))
+    context["figures"] = load_figures(input_pairs(args.figure or [], "--figure"), args.output)
     context["site"] = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
     if args.explainers is not None:
         context["explainers"] = read_explainers(args.explainers)
 
-    html = render(args.template, context, args.templates_dir)
+    html = render(args.template, context, args.templates_dir or TEMPLATES_DIR)
     with atomic_open(args.output, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(html)
 

@@ -14,13 +14,13 @@ the allowed folders) fails the render with an error naming the URL, and no PDF i
 
 Usage (as the Snakemake rule calls it)::
 
-    PYTHONPATH=scripts python scripts/publish/render_pdf.py --html results/reports/pca.html --output results/reports/pca.pdf \\
-        --allow results --allow templates --page-size A4
+    PYTHONPATH=scripts python scripts/publish/render_pdf.py --html results/reports/pca.html \\
+        --allow results --allow templates --page-size A4 --stylesheet templates/print.css \\
+        --output results/reports/pca.pdf
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 import weasyprint
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
@@ -180,6 +180,14 @@ def check_metadata(html_path: Path, metadata: Any) -> None:
         raise PipelineError(f"{html_path}: the page has no {' and no '.join(missing)}; add it to the template")
 
 
+def read_page(html_path: Path) -> str:
+    """The text of an HTML page; a file that is not UTF-8 text (a binary, a broken copy) is named, not a traceback."""
+    try:
+        return html_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PipelineError(f"{html_path}: not a UTF-8 HTML page; rerun the step that writes it") from None
+
+
 def with_print_stylesheet(html: str, html_path: Path, stylesheet: str | Path) -> str:
     """The page with the print style sheet added as the last ``<style>`` of its head.
 
@@ -193,6 +201,8 @@ def with_print_stylesheet(html: str, html_path: Path, stylesheet: str | Path) ->
         css = stylesheet.read_text(encoding="utf-8")
     except OSError as exc:
         raise PipelineError(f"--stylesheet {stylesheet}: cannot read it ({exc.strerror}); check the path") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"--stylesheet {stylesheet}: not a UTF-8 text file; give the print style sheet") from None
     if "</style" in css.lower():
         raise PipelineError(f"--stylesheet {stylesheet}: contains '</style'; a style sheet must hold CSS only")
     head_end = html.lower().find("</head>")
@@ -211,7 +221,7 @@ def render_pdf(
     html_path = Path(html_path)
     if not html_path.is_file():
         raise PipelineError(f"{html_path}: HTML page not found; run the render_html step first")
-    html = html_path.read_text(encoding="utf-8")
+    html = read_page(html_path)
     if stylesheet is not None:
         html = with_print_stylesheet(html, html_path, stylesheet)
     if missing_alt := images_without_alt(html):
@@ -241,23 +251,31 @@ def render_pdf(
     return pdf
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, render the PDF and write it atomically."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--html", required=True, help="HTML page to print")
-    parser.add_argument("--output", required=True, help="PDF file to write")
+def build_parser() -> ArgumentParser:
+    """The command line: the page, the folders it may read, the paper size (from the config), the output."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", required=True, type=input_file, help="HTML page to print")
+    parser.add_argument("--output", required=True, type=Path, help="PDF file to write")
     parser.add_argument(
         "--allow",
         action="append",
-        default=[],
+        default=None,
         metavar="DIR",
         help="a folder WeasyPrint may read files from (repeatable); everything else is refused",
     )
-    parser.add_argument("--page-size", default="A4", choices=PAGE_SIZES, help="paper size of the handout")
-    parser.add_argument("--stylesheet", help="print style sheet added to the page's head (templates/print.css)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--page-size", required=True, choices=PAGE_SIZES, help="paper size of the handout (config report.page_size)"
+    )
+    parser.add_argument(
+        "--stylesheet", type=input_file, help="print style sheet added to the page's head (templates/print.css)"
+    )
+    return parser
 
-    pdf = render_pdf(args.html, args.allow, args.page_size, args.stylesheet)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, render the PDF and write it atomically."""
+    args = build_parser().parse_args(argv)
+    pdf = render_pdf(args.html, args.allow or [], args.page_size, args.stylesheet)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

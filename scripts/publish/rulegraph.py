@@ -7,15 +7,14 @@ of rule) and laid out by Graphviz's ``dot``, whose SVG holds no date, so reruns 
 
 Usage::
 
-    PYTHONPATH=scripts python scripts/publish/rulegraph.py --snakefile workflow/Snakefile --configfile config/config.yaml \\
-        --output results/figures/site/rulegraph.svg
+    PYTHONPATH=scripts python scripts/publish/rulegraph.py --snakefile workflow/Snakefile \\
+        --configfile config/config.yaml --output results/figures/site/rulegraph.svg
 
 writes ``rulegraph.svg`` and ``rulegraph.json`` (title, alt text, rule and dependency counts, the rules by kind).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_open, write_json
 from kit.plotstyle import PALETTE
 
@@ -75,8 +74,10 @@ def snakemake_rulegraph(snakefile: Path, configfiles: Sequence[Path], snakemake:
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise PipelineError(f"snakemake --rulegraph failed for {snakefile} (exit {result.returncode}):\n{tail}")
+        # One line, like every other error: Snakemake's last lines joined (or a hint when it printed nothing).
+        lines = [line.strip() for line in (result.stderr or result.stdout).strip().splitlines()[-15:]]
+        tail = " | ".join(line for line in lines if line) or "Snakemake printed no message; is it a Snakefile?"
+        raise PipelineError(f"snakemake --rulegraph failed for {snakefile} (exit {result.returncode}): {tail}")
     return result.stdout
 
 
@@ -222,15 +223,17 @@ def describe(rules: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run Snakemake for the rule graph, restyle it, lay it out and write the SVG and its sidecar."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--snakefile", type=Path, default=Path("workflow/Snakefile"), help="the workflow's Snakefile")
+def build_parser() -> ArgumentParser:
+    """The command line: the workflow and its config files, the drawing tools, the two outputs."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--snakefile", type=input_file, required=True, help="the workflow's Snakefile")
     parser.add_argument(
-        "--configfile", type=Path, action="append", default=[], help="config file(s) the workflow is run with"
+        "--configfile", type=input_file, action="append", default=None, help="config file(s) the workflow is run with"
     )
     parser.add_argument("--dot", default="dot", help="Graphviz's dot program (name on PATH or path)")
-    parser.add_argument("--rankdir", choices=["TB", "LR"], default="LR", help="direction of the arrows")
+    parser.add_argument(
+        "--rankdir", choices=["TB", "LR"], default="TB", help="direction of the arrows (default TB, as on the index)"
+    )
     parser.add_argument(
         "--snakemake",
         nargs="+",
@@ -239,12 +242,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--output", type=Path, required=True, help="SVG file to write")
     parser.add_argument("--sidecar", type=Path, help="JSON sidecar to write (default: the output with .json)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run Snakemake for the rule graph, restyle it, lay it out and write the SVG and its sidecar."""
+    args = build_parser().parse_args(argv)
     if args.output.suffix != ".svg":
         raise PipelineError(f"--output {args.output}: must end in .svg")
 
     dot = find_dot(args.dot)
-    rules, edges = parse_rulegraph(snakemake_rulegraph(args.snakefile, args.configfile, args.snakemake))
+    rules, edges = parse_rulegraph(snakemake_rulegraph(args.snakefile, args.configfile or [], args.snakemake))
     svg = render_svg(dot, styled_dot(rules, edges, args.rankdir))
     with atomic_open(args.output, "wb") as handle:
         handle.write(svg)

@@ -5,12 +5,12 @@ Each subcommand times one step side by side with its reference, prints a small t
 command serves as a check in CI or by hand. Subcommands:
 
 ``pca``
-    ``pca.fit_pca`` (covariance + symmetric eigensolver, the function ``pca.py`` runs) against
+    ``pca.fit.fit_pca`` (covariance + symmetric eigensolver, the function ``pca/fit.py`` runs) against
     scikit-learn's ``PCA(n_components=None, svd_solver="full")`` on the same training matrix, with the
     same BLAS thread count. Targets: at least 4x faster, explained variance ratios equal to 1e-5.
 
 ``train``
-    The training loop of ``train.py`` (batches cut from in-memory tensors, channels-last layout) against the
+    The training loop of ``models/train.py`` (batches cut from in-memory tensors, channels-last layout) against the
     style of PyTorch's MNIST example: a ``DataLoader`` over torchvision's ``FashionMNIST`` with ``ToTensor``
     and ``Normalize``, the same network, batch size, optimiser and thread count, on the same number of
     training images, timed in turns in one process. Target: at least 1.5x the example's images per second.
@@ -34,9 +34,10 @@ Usage::
 
     PYTHONPATH=scripts python scripts/tools/benchmark.py pca --data results/data/fashion-mnist.npy --repeat 3 \\
         --output results/benchmarks/pca.json
-    PYTHONPATH=scripts python scripts/tools/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \\
-        --raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
-    PYTHONPATH=scripts python scripts/tools/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
+    PYTHONPATH=scripts python scripts/tools/benchmark.py train --data results/data/fashion-mnist.npy \\
+        --split results/data/split.npz --raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
+    PYTHONPATH=scripts python scripts/tools/benchmark.py pipeline --raw-dir results/data/raw \\
+        --output results/benchmarks/pipeline.json
     PYTHONPATH=scripts python scripts/tools/benchmark.py resources --workdir . --output results/benchmarks/resources.md
 """
 
@@ -61,7 +62,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from kit.cli import PipelineError, run_cli
+from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_open, read_json, write_json
 from pca.fit import fit_pca, train_matrix
 from publish.provenance import read_benchmark
@@ -232,9 +233,10 @@ def benchmark_train(args: argparse.Namespace) -> dict[str, Any]:
     """Time both training loops on ``args.images`` images each, in turns; return images per second."""
     import torch
     import torch.nn.functional as F  # noqa: N812 (the name every PyTorch example uses)
-    from models import train
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
+
+    from models import train
 
     settings = train.Settings(**{**BENCH_SETTINGS, "batch_size": args.batch_size, "epochs": 1})
     device = torch.device("cpu")
@@ -596,13 +598,15 @@ def run_resources(args: argparse.Namespace) -> None:
         raise PipelineError(f"jobs used more than their rules declare (raise resources in the rule): {', '.join(over)}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the subcommand and its flags, then run that benchmark."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> ArgumentParser:
+    """One subcommand per benchmark, each with its own flags (see the module's docstring)."""
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pca = commands.add_parser("pca", help="our covariance PCA against scikit-learn's full-SVD PCA")
-    pca.add_argument("--data", required=True, help="prepared dataset (.npy) written by prepare.py")
+    pca.add_argument(
+        "--data", required=True, type=input_file, help="prepared dataset (.npy) written by dataset/prepare.py"
+    )
     pca.add_argument("--repeat", type=int, default=3, help="runs per method; the best counts (default 3)")
     pca.add_argument("--threads", type=int, default=1, help="BLAS threads for both methods (default 1)")
     pca.add_argument("--min-speedup", type=float, default=4.0, help="required speedup (default 4)")
@@ -612,12 +616,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=1e-5,
         help="largest allowed difference between explained variance ratios (default 1e-5)",
     )
-    pca.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/pca.json)")
+    pca.add_argument(
+        "--output", type=Path, help="optional JSON file for the numbers (e.g. results/benchmarks/pca.json)"
+    )
     pca.set_defaults(run=run_pca)
 
     tr = commands.add_parser("train", help="our in-memory training loop against the DataLoader recipe")
-    tr.add_argument("--data", required=True, type=Path, help="prepared dataset (.npy) written by prepare.py")
-    tr.add_argument("--split", required=True, type=Path, help="split.npz written by split.py")
+    tr.add_argument(
+        "--data", required=True, type=input_file, help="prepared dataset (.npy) written by dataset/prepare.py"
+    )
+    tr.add_argument("--split", required=True, type=input_file, help="split.npz written by models/split.py")
     tr.add_argument("--raw-dir", required=True, type=Path, help="folder of the four downloaded .gz files")
     tr.add_argument("--images", type=int, default=12800, help="training images per timed run (default 12800)")
     tr.add_argument("--batch-size", type=int, default=128, help="batch size of both loops (default 128)")
@@ -625,14 +633,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--repeat", type=int, default=3, help="runs per loop; the best counts (default 3)")
     tr.add_argument("--threads", type=int, default=2, help="torch threads for both loops (default 2)")
     tr.add_argument("--min-speedup", type=float, default=1.5, help="required speedup (default 1.5)")
-    tr.add_argument("--cnn-metrics", type=Path, help="results/models/cnn/seed-1/metrics.json of a pipeline run")
-    tr.add_argument("--cnn-benchmark", type=Path, help="benchmarks/train/cnn/seed-1.tsv of the same run")
-    tr.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/train.json)")
+    tr.add_argument("--cnn-metrics", type=input_file, help="results/models/cnn/seed-1/metrics.json of a pipeline run")
+    tr.add_argument("--cnn-benchmark", type=input_file, help="benchmarks/train/cnn/seed-1.tsv of the same run")
+    tr.add_argument(
+        "--output", type=Path, help="optional JSON file for the numbers (e.g. results/benchmarks/train.json)"
+    )
     tr.set_defaults(run=run_train)
 
     pl = commands.add_parser("pipeline", help="the whole workflow from a clean results/ with the data present")
     pl.add_argument("--raw-dir", type=Path, default=Path("results/data/raw"), help="the four downloaded .gz files")
-    pl.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml", help="config to run with")
+    pl.add_argument(
+        "--config",
+        type=input_file,
+        default=str(ROOT / "config" / "config.yaml"),
+        help="config to run with (default: the project's config/config.yaml)",
+    )
     pl.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, as `make reports`)")
     pl.add_argument("--max-seconds", type=float, default=480.0, help="target wall time (default 480)")
     pl.add_argument("--keep", action="store_true", help="keep the temporary working directory")
@@ -642,18 +657,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=ROOT / "results",
         help="an earlier run's results/ to compare the fresh run's bytes with (default: the project's)",
     )
-    pl.add_argument("--output", help="optional JSON file for the numbers (e.g. results/benchmarks/pipeline.json)")
+    pl.add_argument(
+        "--output", type=Path, help="optional JSON file for the numbers (e.g. results/benchmarks/pipeline.json)"
+    )
     pl.set_defaults(run=run_pipeline)
 
     rs = commands.add_parser("resources", help="each rule's measured peak memory and time against its resources")
     rs.add_argument("--workdir", type=Path, default=Path("."), help="run folder holding benchmarks/ (default .)")
     source = rs.add_mutually_exclusive_group()
-    source.add_argument("--dry-run-log", type=Path, help="saved `snakemake --dry-run --forceall` output to read")
+    source.add_argument("--dry-run-log", type=input_file, help="saved `snakemake --dry-run --forceall` output to read")
     source.add_argument("--no-declared", action="store_true", help="measured values only (no dry run)")
     rs.add_argument("--output", type=Path, help="optional Markdown file for the table")
     rs.set_defaults(run=run_resources)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the subcommand and its flags, then run that benchmark."""
+    args = build_parser().parse_args(argv)
     args.run(args)
 
 

@@ -6,7 +6,7 @@ As root on a Debian machine this script:
 2. writes ``/etc/slurm/slurm.conf`` for this machine (its CPUs and memory from ``slurmd -C``; state, spool,
    logs, PID files and a munge key in a temporary folder; free ports) after backing up any existing file;
 3. starts ``munged``, ``slurmctld`` and ``slurmd`` in the foreground as child processes and records their PIDs;
-4. runs the small config (``tests/data/small-config.yaml``) twice into fresh folders: locally with
+4. runs the small config (``.test/config/config.yaml``) twice into fresh folders: locally with
    ``--cores N``, then through the SLURM profile (``--workflow-profile`` pointing at a copy of
    ``workflow/profiles/slurm`` whose account and partition are this cluster's), with ``--max-threads N``, N
    being the node's CPU count, so that both runs train with the same number of threads;
@@ -58,7 +58,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
-SMALL_CONFIG = ROOT / "tests" / "data" / "small-config.yaml"
+SMALL_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 POLICY_RC = Path("/usr/sbin/policy-rc.d")

@@ -3,16 +3,6 @@
 # explainers.smk). network.py is the only script of the explainer that imports torch.
 
 
-def backprop_args():
-    """network.py's flags, one per network setting of the ``backprop`` section."""
-    s = config["backprop"]
-    keys = ["train_size", "test_size", "activation", "batch_size", "steps", "learning_rate", "seed", "tolerance"]
-    return " ".join(
-        [f"--{key.replace('_', '-')} {s[key]}" for key in keys]
-        + [f"--hidden {quoted(s['hidden'])}", f"--eval-every {s['eval_every']}"]
-    )
-
-
 rule backprop_puzzle:
     input:
         **script("backprop/puzzle.py"),
@@ -41,8 +31,8 @@ rule backprop_puzzle:
 
 rule backprop_network:
     input:
-        data=DATASET,
         **script("backprop/network.py"),
+        data=DATASET,
     output:
         history="results/backprop/history.npz",
         metrics="results/backprop/metrics.json",

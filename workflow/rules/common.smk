@@ -22,7 +22,6 @@ from kit.config import load_config  # noqa: E402
 from kit.deps import project_modules, template_files  # noqa: E402
 from kit.explainers import load_explainers  # noqa: E402
 
-
 try:
     config.update(load_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     #: Every explainer, declared once in workflow/explainers/<name>.yaml, in reading order.
@@ -223,8 +222,49 @@ def train_args(wildcards):
 
 
 # --------------------------------------------------------------------------------------------------------
+# The explainers' own computing steps
+# --------------------------------------------------------------------------------------------------------
+
+
+def convolution_args():
+    """compute.py's flags, one per key of the ``convolutions`` section (a null test image lets the seed choose)."""
+    settings = config["convolutions"]
+    grid = settings["formula_grid"]
+    return " ".join(
+        [f"--{key.replace('_', '-')} {settings[key]}" for key in settings if key not in ("formula_grid", "test_image")]
+        + [f"--grid-{key} {quoted(grid[key])}" for key in ("sizes", "kernels", "strides", "paddings", "dilations")]
+        + [f"--grid-samples {grid['samples']}"]
+        + ([f"--test-image {settings['test_image']}"] if settings["test_image"] is not None else [])
+    )
+
+
+def backprop_args():
+    """network.py's flags, one per network setting of the ``backprop`` section."""
+    s = config["backprop"]
+    keys = ["train_size", "test_size", "activation", "batch_size", "steps", "learning_rate", "seed", "tolerance"]
+    return " ".join(
+        [f"--{key.replace('_', '-')} {s[key]}" for key in keys]
+        + [f"--hidden {quoted(s['hidden'])}", f"--eval-every {s['eval_every']}"]
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------------------------
+
+
+def folder_of(key, up=1):
+    """A params function giving the folder ``up`` levels above a rule's input ``key`` (its first file).
+
+    Why not type the folder: a path prefix derived from the inputs stays right wherever the files are staged.
+    """
+
+    def infer(wildcards, input):
+        value = input[key]
+        first = value if isinstance(value, str) else value[0]
+        return str(Path(first).parents[up - 1])
+
+    return infer
 
 
 def provenance_inputs(wildcards):

@@ -3,27 +3,11 @@
 # script of the explainer that imports torch; the figure scripts read its arrays.npz and metrics.json.
 
 
-def convolution_args():
-    """compute.py's flags, one per key of the ``convolutions`` section (a null test image lets the seed choose)."""
-    settings = config["convolutions"]
-    grid = settings["formula_grid"]
-    return " ".join(
-        [
-            f"--{key.replace('_', '-')} {settings[key]}"
-            for key in settings
-            if key not in ("formula_grid", "test_image")
-        ]
-        + [f"--grid-{key} {quoted(grid[key])}" for key in ("sizes", "kernels", "strides", "paddings", "dilations")]
-        + [f"--grid-samples {grid['samples']}"]
-        + ([f"--test-image {settings['test_image']}"] if settings["test_image"] is not None else [])
-    )
-
-
 rule convolutions_compute:
     input:
+        **script("convolutions/compute.py"),
         data=DATASET,
         weights=model_file("cnn", "weights.npz"),
-        **script("convolutions/compute.py"),
     output:
         arrays="results/convolutions/arrays.npz",
         metrics="results/convolutions/metrics.json",

@@ -4,8 +4,8 @@
 
 rule split:
     input:
-        data=DATASET,
         **script("models/split.py"),
+        data=DATASET,
     output:
         split=SPLIT,
         meta=SPLIT_META,
@@ -30,9 +30,9 @@ rule split:
 
 rule train:
     input:
+        **script("models/train.py"),
         data=DATASET,
         split=SPLIT,
-        **script("models/train.py"),
     output:
         weights=model_file("{model}", "weights.npz", "{seed}"),
         history=model_file("{model}", "history.json", "{seed}"),

@@ -4,9 +4,9 @@
 
 rule overfitting_seed_spread:
     input:
+        **script("overfitting/seed_spread.py"),
         histories=expand(model_file("{model}", "history.json", "{seed}"), model=MODELS, seed=SEEDS),
         metrics=expand(model_file("{model}", "metrics.json", "{seed}"), model=MODELS, seed=SEEDS),
-        **script("overfitting/seed_spread.py"),
     output:
         "results/overfitting/seeds.json",
     log:

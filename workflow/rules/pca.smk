@@ -4,8 +4,8 @@
 
 rule pca_fit:
     input:
-        data=DATASET,
         **script("pca/fit.py"),
+        data=DATASET,
     output:
         model="results/pca/pca.npz",
         metrics="results/pca/metrics.json",

@@ -57,7 +57,7 @@ rule report_html:
         runtime=5,
     params:
         run=RUN,
-        templates=str(TEMPLATES),
+        templates=folder_of("templates"),
         template=report_template,
         args=report_args,
         title=shlex.quote(config["report"]["title"]),
@@ -71,10 +71,10 @@ rule report_html:
 
 rule report_pdf:
     input:
+        **script("publish/render_pdf.py"),
         html="results/reports/{explainer}.html",
         figures=pdf_figures,
         stylesheet=TEMPLATES / "print.css",
-        **script("publish/render_pdf.py"),
     output:
         report(
             "results/reports/{explainer}.pdf",
@@ -94,9 +94,9 @@ rule report_pdf:
         runtime=10,
     params:
         run=RUN,
-        templates=str(TEMPLATES),
+        templates=folder_of("stylesheet"),
         page_size=config["report"]["page_size"],
-        results="results",
+        results=folder_of("html", up=2),
     shell:
         "{params.run} {input.code:q} --html {input.html:q} --allow {params.results:q} --allow {params.templates:q}"
         " --page-size {params.page_size} --stylesheet {input.stylesheet:q} --output {output:q}"
@@ -105,12 +105,12 @@ rule report_pdf:
 
 rule booklet:
     input:
+        **script("publish/render_booklet.py"),
         pages=expand("results/reports/{explainer}.html", explainer=EXPLAINERS),
         provenance=expand("results/provenance/{explainer}.json", explainer=EXPLAINERS),
         figures=[path for item in EXPLAINERS.values() for path in item.figure_files()],
         templates=templates_of("booklet.html.j2"),
         stylesheet=TEMPLATES / "print.css",
-        **script("publish/render_booklet.py"),
     output:
         html="results/reports/booklet.html",
         pdf=report(
@@ -131,9 +131,9 @@ rule booklet:
         runtime=10,
     params:
         run=RUN,
-        templates=str(TEMPLATES),
+        templates=folder_of("stylesheet"),
         page_size=config["report"]["page_size"],
-        results="results",
+        results=folder_of("pages", up=2),
         pages=quoted([f"{name}=results/reports/{name}.html" for name in EXPLAINERS], "--page"),
         records=quoted([f"{name}=results/provenance/{name}.json" for name in EXPLAINERS], "--provenance"),
         title=shlex.quote(config["report"]["title"]),
@@ -149,12 +149,12 @@ rule booklet:
 
 rule index:
     input:
+        **script("publish/render_html.py"),
         reports=expand("results/reports/{explainer}.{ext}", explainer=EXPLAINERS, ext=["html", "pdf"]),
         booklet="results/reports/booklet.pdf",
         figures=list(index_figures().values()),
         sidecars=[path.removesuffix(".svg") + ".json" for path in index_figures().values()],
         templates=templates_of("index.html.j2"),
-        **script("publish/render_html.py"),
     output:
         report("results/index.html", caption="../report/site.rst", category="site", labels={"file": "index"}),
     log:
@@ -168,7 +168,7 @@ rule index:
         runtime=5,
     params:
         run=RUN,
-        templates=str(TEMPLATES),
+        templates=folder_of("templates"),
         explainers=shlex.quote(index_entries()),
         figures=index_figure_args(),
         title=shlex.quote(config["report"]["title"]),
@@ -183,9 +183,9 @@ rule index:
 # redraw it; rulegraph.py runs Snakemake in an empty folder without the lock this run holds.
 rule rulegraph:
     input:
+        **script("publish/rulegraph.py"),
         workflow=[str(ROOT / "workflow" / "Snakefile")]
         + sorted(str(path) for path in (ROOT / "workflow" / "rules").glob("*.smk")),
-        **script("publish/rulegraph.py"),
     output:
         svg=RULEGRAPH,
         sidecar=RULEGRAPH.removesuffix(".svg") + ".json",
@@ -201,8 +201,9 @@ rule rulegraph:
     params:
         run=RUN,
         # The config files this run reads (config/config.yaml of the working folder unless --configfile says
-        # otherwise), made absolute because rulegraph.py runs Snakemake in another folder.
-        configfiles=quoted([Path(path).resolve() for path in workflow.configfiles], "--configfile"),
+        # otherwise), relative to the working folder; rulegraph.py makes them absolute before it runs Snakemake
+        # in another folder.
+        configfiles=quoted([os.path.relpath(path) for path in workflow.configfiles], "--configfile"),
     shell:
         "{params.run} {input.code:q} --snakefile {input.workflow[0]:q} {params.configfiles}"
         " --rankdir TB --output {output.svg:q} --sidecar {output.sidecar:q} > {log:q} 2>&1"

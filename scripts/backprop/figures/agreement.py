@@ -4,7 +4,7 @@ Left: each layer's relative error ``max |g_numpy - g_autograd| / max |g_autograd
 with the tolerance the run enforces. Right: a seeded sample of weight-gradient entries of each layer at the first
 step: the absolute difference between the NumPy and the autograd value against the entry's size (log-log), with
 the line where a difference is just float64 rounding of the value; identical entries sit on a dotted floor.
-Reads ``history.npz`` and ``metrics.json`` (backprop.py).
+Reads ``history.npz`` and ``metrics.json`` (backprop/network.py).
 
     PYTHONPATH=scripts python scripts/backprop/figures/agreement.py --history results/backprop/history.npz \\
         --metrics results/backprop/metrics.json \\
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +22,9 @@ from matplotlib.figure import Figure
 
 from backprop.bpio import LAYERS, PEOPLE, PERSON_INDEX, read_history, read_metrics, scientific
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import LINESTYLES, PALETTE, apply_style, new_figure, set_title
+from kit.plotstyle import LINESTYLES, PALETTE, new_figure, set_title
 
 SAMPLES: tuple[str, ...] = tuple(
     f"sample_first_{method}_{layer}" for method in ("manual", "autograd") for layer in LAYERS
@@ -154,15 +153,17 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the run and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
-    args = parser.parse_args(argv)
-    history, metrics = read_history(args.history, SAMPLES), read_metrics(args.metrics)
-    apply_style()
-    info = describe(history, metrics)
-    publish(plot_agreement(history, info["tolerance"], info["title"]), info, args)
+    """Read the run and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("history", "history.npz written by backprop/network.py", lambda path: read_history(path, SAMPLES)),
+            Input("metrics", "metrics.json written by backprop/network.py", read_metrics),
+        ],
+        describe=lambda d, a: describe(d["history"], d["metrics"]),
+        draw=lambda d, info, a: plot_agreement(d["history"], info["tolerance"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

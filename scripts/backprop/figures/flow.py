@@ -10,7 +10,7 @@ Left: the mean size at each of the five hops over all steps, with the mean facto
 it. Right: the three deltas over the steps (trailing mean, log y). Reads ``history.npz`` and ``metrics.json``.
 
     PYTHONPATH=scripts python scripts/backprop/figures/flow.py --history results/backprop/history.npz \\
-        --metrics results/backprop/metrics.json \\
+        --metrics results/backprop/metrics.json --window 25 \\
         --output results/figures/backprop/flow.svg --meta results/figures/backprop/flow.json
 """
 
@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import MESSAGE_STAGES, PERSON_INDEX, TIMES, moving_average, read_history, read_metrics
-from kit.cli import PipelineError, run_cli
-from kit.figure import figure_parser, publish
+from backprop.bpio import MESSAGE_STAGES, PERSON_INDEX, TIMES, check_window, moving_average, read_history, read_metrics
+from kit.cli import run_cli
+from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import LINESTYLES, PALETTE, apply_style, new_figure, percent, set_title
+from kit.plotstyle import LINESTYLES, PALETTE, new_figure, percent, set_title
 
 #: Short axis labels of the five hops, and whose colour each bar takes (the layer the message has reached).
 HOP_LABELS: dict[str, str] = {
@@ -150,18 +149,19 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any], window: in
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the run and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
-    parser.add_argument("--window", type=int, default=25, help="steps in the trailing mean (default 25)")
-    args = parser.parse_args(argv)
-    if args.window < 1:
-        raise PipelineError(f"--window must be at least 1, got {args.window}")
-    history, metrics = read_history(args.history), read_metrics(args.metrics)
-    apply_style()
-    info = describe(history, metrics, args.window)
-    publish(plot_flow(history, flow_numbers(history), args.window, info["title"]), info, args)
+    """Read the run and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("history", "history.npz written by backprop/network.py", read_history),
+            Input("metrics", "metrics.json written by backprop/network.py", read_metrics),
+        ],
+        options=[Option("window", int, "steps in the trailing mean (the workflow gives 25)")],
+        check=lambda d, a: check_window(a.window),
+        describe=lambda d, a: describe(d["history"], d["metrics"], a.window),
+        draw=lambda d, info, a: plot_flow(d["history"], flow_numbers(d["history"]), a.window, info["title"]),
+    )
 
 
 if __name__ == "__main__":

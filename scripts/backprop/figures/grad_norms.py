@@ -1,28 +1,27 @@
 """Each layer's gradient norm over the SGD steps: how big a correction Tom, Dick and Harry each receive.
 
 The norm is the Euclidean norm of all of a layer's weight and bias gradient entries on the step's mini-batch
-(the hand-made gradient, which backprop.py checks against autograd). Thin lines are the raw per-step values, thick
-lines their trailing mean over ``--window`` steps; the y axis is logarithmic. Reads ``history.npz``.
+(the hand-made gradient, which backprop/network.py checks against autograd). Thin lines are the raw per-step
+values, thick lines their trailing mean over ``--window`` steps; the y axis is logarithmic. Reads ``history.npz``.
 
     PYTHONPATH=scripts python scripts/backprop/figures/grad_norms.py --history results/backprop/history.npz \\
-        --output results/figures/backprop/grad_norms.svg --meta results/figures/backprop/grad_norms.json
+        --window 25 --output results/figures/backprop/grad_norms.svg --meta results/figures/backprop/grad_norms.json
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import LAYERS, PEOPLE, PERSON_INDEX, moving_average, read_history
-from kit.cli import PipelineError, run_cli
-from kit.figure import figure_parser, publish
+from backprop.bpio import LAYERS, PEOPLE, PERSON_INDEX, check_window, moving_average, read_history
+from kit.cli import run_cli
+from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import LINESTYLES, PALETTE, apply_style, new_figure, set_title
+from kit.plotstyle import LINESTYLES, PALETTE, new_figure, set_title
 
 
 def plot_grad_norms(history: dict[str, np.ndarray], window: int, title: str) -> Figure:
@@ -81,17 +80,16 @@ def describe(history: dict[str, np.ndarray], window: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the history and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
-    parser.add_argument("--window", type=int, default=25, help="steps in the trailing mean (default 25)")
-    args = parser.parse_args(argv)
-    if args.window < 1:
-        raise PipelineError(f"--window must be at least 1, got {args.window}")
-    history = read_history(args.history)
-    apply_style()
-    info = describe(history, args.window)
-    publish(plot_grad_norms(history, args.window, info["title"]), info, args)
+    """Read the history and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("history", "history.npz written by backprop/network.py", read_history)],
+        options=[Option("window", int, "steps in the trailing mean (the workflow gives 25)")],
+        check=lambda d, a: check_window(a.window),
+        describe=lambda d, a: describe(d["history"], a.window),
+        draw=lambda d, info, a: plot_grad_norms(d["history"], a.window, info["title"]),
+    )
 
 
 if __name__ == "__main__":

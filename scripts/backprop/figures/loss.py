@@ -2,7 +2,7 @@
 
 Left: the cross-entropy of each step's mini-batch (thin, grey), and the loss on the whole training subset and on
 the held-out test images at the evaluation steps. Right: accuracy on both. Reads ``history.npz`` and
-``metrics.json`` (backprop.py).
+``metrics.json`` (backprop/network.py).
 
     PYTHONPATH=scripts python scripts/backprop/figures/loss.py --history results/backprop/history.npz \\
         --metrics results/backprop/metrics.json \\
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +20,9 @@ from matplotlib.figure import Figure
 
 from backprop.bpio import read_history, read_metrics
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, new_figure, percent, set_title
+from kit.plotstyle import PALETTE, new_figure, percent, set_title
 
 
 def plot_loss(history: dict[str, np.ndarray], metrics: dict[str, Any], title: str) -> Figure:
@@ -93,15 +92,17 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the run and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.npz written by backprop.py")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json written by backprop.py")
-    args = parser.parse_args(argv)
-    history, metrics = read_history(args.history), read_metrics(args.metrics)
-    apply_style()
-    info = describe(history, metrics)
-    publish(plot_loss(history, metrics, info["title"]), info, args)
+    """Read the run and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("history", "history.npz written by backprop/network.py", read_history),
+            Input("metrics", "metrics.json written by backprop/network.py", read_metrics),
+        ],
+        describe=lambda d, a: describe(d["history"], d["metrics"]),
+        draw=lambda d, info, a: plot_loss(d["history"], d["metrics"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 One row per state of the puzzle: the start (as the thread describes it) and the position after every simulated
 round. Each square is a piece in its layer's colour: solid with a white cross when wrong, pale when right, pale
 with a check mark and a thick outline when it was fixed in that round. An arrow over the groups shows the
-correction travelling Harry -> Dick -> Tom. Reads ``puzzle.json`` (puzzle.py).
+correction travelling Harry -> Dick -> Tom. Reads ``puzzle.json`` (backprop/puzzle.py).
 
     PYTHONPATH=scripts python scripts/backprop/figures/puzzle.py --puzzle results/backprop/puzzle.json \\
         --output results/figures/backprop/puzzle.svg --meta results/figures/backprop/puzzle.json
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from matplotlib.colors import to_rgb
@@ -22,8 +21,8 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from backprop.bpio import PERSON_INDEX, read_puzzle
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
-from kit.plotstyle import PALETTE, apply_style, new_figure, set_title
+from kit.figure import Input, figure_main
+from kit.plotstyle import PALETTE, new_figure, set_title
 
 #: Colour of each person's pieces, the same in every backprop figure (Okabe & Ito).
 PERSON_COLORS: dict[str, str] = {person: PALETTE[index] for person, index in PERSON_INDEX.items()}
@@ -200,14 +199,14 @@ def describe(puzzle: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the rounds and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--puzzle", type=Path, required=True, help="puzzle.json written by puzzle.py")
-    args = parser.parse_args(argv)
-    puzzle = read_puzzle(args.puzzle)
-    apply_style()
-    info = describe(puzzle)
-    publish(plot_puzzle(puzzle, info["title"]), info, args)
+    """Read the rounds and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("puzzle", "puzzle.json written by backprop/puzzle.py", read_puzzle)],
+        describe=lambda d, a: describe(d["puzzle"]),
+        draw=lambda d, info, a: plot_puzzle(d["puzzle"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Left: one stacked bar per state of the puzzle (the start, then after every round), split into Tom's, Dick's and
 Harry's wrong pieces, with the total on top. Right: the pieces each person fixed in each round, in the order the
-correction reaches them (Harry, Dick, Tom). Reads ``puzzle.json`` (puzzle.py).
+correction reaches them (Harry, Dick, Tom). Reads ``puzzle.json`` (backprop/puzzle.py).
 
     PYTHONPATH=scripts python scripts/backprop/figures/rounds.py --puzzle results/backprop/puzzle.json \\
         --output results/figures/backprop/rounds.svg --meta results/figures/backprop/rounds.json
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +20,8 @@ from matplotlib.ticker import MaxNLocator
 
 from backprop.bpio import PERSON_INDEX, read_puzzle
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
-from kit.plotstyle import PALETTE, apply_style, new_figure, set_title
+from kit.figure import Input, figure_main
+from kit.plotstyle import PALETTE, new_figure, set_title
 
 #: Hatching per person, so the three groups stay apart in grey-scale print.
 HATCHES: dict[str, str] = {"Tom": "", "Dick": "///", "Harry": "..."}
@@ -99,14 +98,14 @@ def describe(puzzle: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the rounds and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--puzzle", type=Path, required=True, help="puzzle.json written by puzzle.py")
-    args = parser.parse_args(argv)
-    puzzle = read_puzzle(args.puzzle)
-    apply_style()
-    info = describe(puzzle)
-    publish(plot_rounds(puzzle, info["title"]), info, args)
+    """Read the rounds and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("puzzle", "puzzle.json written by backprop/puzzle.py", read_puzzle)],
+        describe=lambda d, a: describe(d["puzzle"]),
+        draw=lambda d, info, a: plot_rounds(d["puzzle"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
     arrow,
     example,
-    figure_main,
+    read_arrays,
+    read_metrics,
     show_image,
     show_signed,
     symmetric_norm,
@@ -31,6 +34,7 @@ from convolutions.convio import (
     write_weights,
 )
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import new_figure, set_title
 
@@ -117,14 +121,17 @@ def plot(a: dict[str, np.ndarray], title: str) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
         argv,
         __doc__,
-        ARRAYS,
-        lambda a, metrics, path: check(a, path),
-        describe,
-        lambda a, metrics, info: plot(a, info["title"]),
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info["title"]),
     )
 
 

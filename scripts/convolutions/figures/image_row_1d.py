@@ -2,7 +2,7 @@
 
 A row of a Fashion-MNIST image is a 1D signal of 28 pixel values, so a 1D kernel can slide along it; the
 smoothing kernel blurs the garment's outline and the edge kernel marks where the row enters and leaves the
-garment. Reads ``--arrays`` and ``--metrics`` from convolutions.py.
+garment. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
 
     PYTHONPATH=scripts python scripts/convolutions/figures/image_row_1d.py --arrays results/convolutions/arrays.npz \\
         --metrics results/convolutions/metrics.json \\
@@ -20,8 +20,19 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from convolutions.convio import arrow, example, figure_main, show_image, stem, window
+from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
+    arrow,
+    example,
+    read_arrays,
+    read_metrics,
+    show_image,
+    stem,
+    window,
+)
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, new_figure, set_title
 
@@ -118,14 +129,17 @@ def plot(a: dict[str, np.ndarray], row: int, title: str) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
         argv,
         __doc__,
-        ARRAYS,
-        lambda a, metrics, path: check(a, int(metrics["image"]["row"]), path),
-        describe,
-        lambda a, metrics, info: plot(a, int(metrics["image"]["row"]), info["title"]),
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], int(d["metrics"]["image"]["row"]), a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], int(d["metrics"]["image"]["row"]), info["title"]),
     )
 
 

@@ -6,8 +6,8 @@ one diverging scale and maps on another, so that strong and weak filters can be 
 labelled "edge" when its weights nearly cancel (it responds to contrast), otherwise "ink" or "paper" by the sign
 of its weights' sum (it responds to the garment or to the background). Reads ``--arrays`` and ``--metrics``.
 
-    PYTHONPATH=scripts python scripts/convolutions/figures/learned_filters.py --arrays results/convolutions/arrays.npz \\
-        --metrics results/convolutions/metrics.json \\
+    PYTHONPATH=scripts python scripts/convolutions/figures/learned_filters.py \\
+        --arrays results/convolutions/arrays.npz --metrics results/convolutions/metrics.json \\
         --output results/figures/convolutions/learned_filters.svg \\
         --meta results/figures/convolutions/learned_filters.json
 """
@@ -23,8 +23,18 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from convolutions.convio import example, figure_main, show_signed, symmetric_norm, times
+from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
+    example,
+    read_arrays,
+    read_metrics,
+    show_signed,
+    symmetric_norm,
+    times,
+)
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.plotstyle import new_figure, set_title
 
 ARRAYS = {"learned_filters": 3, "learned_maps": 3, "learned_input": 2}
@@ -124,8 +134,18 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
-    figure_main(argv, __doc__, ARRAYS, check, describe, lambda a, metrics, info: plot(a, info))
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], d["metrics"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info),
+    )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ The input is what the trained CNN's second layer sees for the test image (its fi
 kernel one of that layer's filters restricted to those six channels. A "3 x 3" kernel on six channels has
 3 x 3 x 6 weights: at each position it weighs all six channels at once and adds them up, so it never moves
 across the channels and the output is one 2D map. The bottom row shows the six per-channel parts whose sum is
-the output. Reads ``--arrays`` and ``--metrics`` from convolutions.py.
+the output. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
 
-    PYTHONPATH=scripts python scripts/convolutions/figures/multichannel_2d.py --arrays results/convolutions/arrays.npz \\
-        --metrics results/convolutions/metrics.json \\
+    PYTHONPATH=scripts python scripts/convolutions/figures/multichannel_2d.py \\
+        --arrays results/convolutions/arrays.npz --metrics results/convolutions/metrics.json \\
         --output results/figures/convolutions/multichannel_2d.svg \\
         --meta results/figures/convolutions/multichannel_2d.json
 """
@@ -23,8 +23,19 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from convolutions.convio import example, figure_main, show_image, show_signed, symmetric_norm, times
+from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
+    example,
+    read_arrays,
+    read_metrics,
+    show_image,
+    show_signed,
+    symmetric_norm,
+    times,
+)
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import new_figure, set_title
 
@@ -107,9 +118,17 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
-        argv, __doc__, ARRAYS, lambda a, metrics, path: check(a, path), describe, lambda a, metrics, info: plot(a, info)
+        argv,
+        __doc__,
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info),
     )
 
 

@@ -19,8 +19,21 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from convolutions.convio import arrow, example, figure_main, show_signed, symmetric_norm, times, window, write_weights
+from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
+    arrow,
+    example,
+    read_arrays,
+    read_metrics,
+    show_signed,
+    symmetric_norm,
+    times,
+    window,
+    write_weights,
+)
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.plotstyle import PALETTE, new_figure, set_title
 
 ARRAYS = {"over2d_input": 2, "over2d_kernel": 2, "over2d_output": 1}
@@ -117,9 +130,17 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
-        argv, __doc__, ARRAYS, lambda a, metrics, path: check(a, path), describe, lambda a, metrics, info: plot(a, info)
+        argv,
+        __doc__,
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info),
     )
 
 

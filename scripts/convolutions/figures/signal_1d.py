@@ -2,7 +2,7 @@
 
 Input, kernels and outputs are drawn one above the other on one time axis: each output value sits at the
 centre of the window it was computed from, so the reader sees that a kernel of width k gives k - 1 fewer values
-and that it only ever moves along time (the arrow). Reads ``--arrays`` and ``--metrics`` from convolutions.py.
+and that it only ever moves along time (the arrow). Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
 
     PYTHONPATH=scripts python scripts/convolutions/figures/signal_1d.py --arrays results/convolutions/arrays.npz \\
         --metrics results/convolutions/metrics.json \\
@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from convolutions.convio import arrow, example, figure_main, stem, window
+from convolutions.convio import ARRAYS_HELP, METRICS_HELP, arrow, example, read_arrays, read_metrics, stem, window
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, new_figure, set_title
 
@@ -118,14 +119,17 @@ def plot(a: dict[str, np.ndarray], title: str) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
         argv,
         __doc__,
-        ARRAYS,
-        lambda a, metrics, path: check(a, path),
-        describe,
-        lambda a, metrics, info: plot(a, info["title"]),
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info["title"]),
     )
 
 

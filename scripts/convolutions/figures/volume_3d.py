@@ -4,7 +4,7 @@ The volume is a short video (frames x height x width). The kernel (depth x 3 x 3
 times a ramp in time) moves along x, y and time, so the output is again a volume, with kernel depth - 1 fewer
 frames; it lights up where the garment's edges move. The last row shows the thread's condition: a kernel as deep
 as the input has one position along time, so the output has a single frame (it moves in two directions only),
-and a deeper kernel is refused by torch. Reads ``--arrays`` and ``--metrics`` from convolutions.py.
+and a deeper kernel is refused by torch. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
 
     PYTHONPATH=scripts python scripts/convolutions/figures/volume_3d.py --arrays results/convolutions/arrays.npz \\
         --metrics results/convolutions/metrics.json \\
@@ -23,10 +23,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch
 
 from convolutions.convio import (
+    ARRAYS_HELP,
+    METRICS_HELP,
     MOVE_COLOR,
     arrow,
     example,
-    figure_main,
+    read_arrays,
+    read_metrics,
     show_image,
     show_signed,
     symmetric_norm,
@@ -34,6 +37,7 @@ from convolutions.convio import (
     window,
 )
 from kit.cli import PipelineError, run_cli
+from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import new_figure, set_title
 
@@ -190,9 +194,17 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the arrays and the metrics, and write the figure and its sidecar."""
+    """Read the arrays and the metrics, check that they fit together, and write the figure and its sidecar."""
     figure_main(
-        argv, __doc__, ARRAYS, lambda a, metrics, path: check(a, path), describe, lambda a, metrics, info: plot(a, info)
+        argv,
+        __doc__,
+        inputs=[
+            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
+            Input("metrics", METRICS_HELP, read_metrics),
+        ],
+        check=lambda d, a: check(d["arrays"], a.arrays),
+        describe=lambda d, a: describe(d["arrays"], d["metrics"]),
+        draw=lambda d, info, a: plot(d["arrays"], info),
     )
 
 

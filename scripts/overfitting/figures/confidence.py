@@ -6,7 +6,8 @@ reference: a calibrated model's mean confidence equals its accuracy, so the gap 
 over-confidence. When wrong predictions become more confident, their cross-entropy grows, which is how the
 validation loss can rise while accuracy rises too. Reads ``--history``, writes ``--output`` and ``--meta``.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/confidence.py --history results/models/overfit/seed-1/history.json \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/confidence.py \\
+        --history results/models/overfit/seed-1/history.json \\
         --output results/figures/overfitting/confidence.svg --meta results/figures/overfitting/confidence.json
 """
 
@@ -21,10 +22,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, capitalised, new_figure, percent, percent_value, set_title
-from models.modelio import read_history
+from kit.plotstyle import PALETTE, capitalised, new_figure, percent, percent_value, set_title
+from models.modelio import read_model_history
 from overfitting.epochs import best_epoch_label, epoch_axis, mark_best_epoch, markevery
 
 COLUMNS = ("val_confidence_mean", "val_confidence_correct_mean", "val_confidence_wrong_mean", "val_ece")
@@ -124,16 +125,20 @@ def plot_confidence(run: dict[str, Any], title: str) -> Figure:
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the history and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.json written by train.py")
-    args = parser.parse_args(argv)
+def read_history(path: Path) -> dict[str, Any]:
+    """``history.json`` checked, with the columns this figure draws."""
+    return read_model_history(path, COLUMNS)
 
-    run = read_history(args.history, COLUMNS)
-    apply_style()
-    info = describe(run)
-    publish(plot_confidence(run, info["title"]), info, args)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Read the history and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("history", "history.json written by models/train.py", read_history)],
+        describe=lambda d, a: describe(d["history"]),
+        draw=lambda d, info, a: plot_confidence(d["history"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ title gives the test accuracy and names the class the model gets wrong most ofte
 for. Reads the model's ``metrics.json`` (``--metrics``), writes ``--output`` and
 ``--meta``.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/confusion.py --metrics results/models/cnn/seed-1/metrics.json \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/confusion.py \\
+        --metrics results/models/cnn/seed-1/metrics.json \\
         --output results/figures/overfitting/confusion.svg --meta results/figures/overfitting/confusion.json
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,9 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import apply_style, capitalised, new_figure, percent, percent_value, set_title
+from kit.plotstyle import capitalised, new_figure, percent, percent_value, set_title
 from models.modelio import read_model_metrics
 
 #: Sequential grey-blue map: light for small shares, dark for large, the same order in grey print.
@@ -40,6 +40,9 @@ DARK_CELL = 0.6
 
 #: How many of the largest off-diagonal cells the sidecar lists.
 TOP_CONFUSIONS = 5
+
+#: What the model is, for title and alt text: the figure shows the regularised CNN's test predictions.
+LABEL = "the CNN"
 
 
 def row_shares(confusion: np.ndarray) -> np.ndarray:
@@ -132,16 +135,16 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], title: str) -> F
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the metrics and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json of a model, written by train.py")
-    parser.add_argument("--label", default="the CNN", help="what the model is, for title and alt text")
-    args = parser.parse_args(argv)
-
-    metrics = read_model_metrics(args.metrics)
-    apply_style()
-    info = describe(metrics, args.label)
-    publish(plot_confusion(metrics["confusion_matrix"], metrics["class_names"], info["title"]), info, args)
+    """Read the metrics and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("metrics", "metrics.json of a model, written by models/train.py", read_model_metrics)],
+        describe=lambda d, a: describe(d["metrics"], LABEL),
+        draw=lambda d, info, a: plot_confusion(
+            d["metrics"]["confusion_matrix"], d["metrics"]["class_names"], info["title"]
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ two losses fall together. Training curves are solid, validation curves dashed, w
 dotted vertical line marks the epoch with the lowest validation loss. Reads ``history.json`` (``--history``) and
 writes the SVG (``--output``) and a JSON sidecar (``--meta``) whose title is computed from the curves.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/curves.py --history results/models/overfit/seed-1/history.json \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/curves.py \\
+        --history results/models/overfit/seed-1/history.json \\
         --label "small unregularised CNN" \\
         --output results/figures/overfitting/curves_overfit.svg \\
         --meta results/figures/overfitting/curves_overfit.json
@@ -16,17 +17,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, capitalised, new_figure, percent, percent_value, set_title
-from models.modelio import read_history
+from kit.plotstyle import PALETTE, capitalised, new_figure, percent, percent_value, set_title
+from models.modelio import read_model_history
 from overfitting.epochs import RISE_THRESHOLD, best_epoch_label, epoch_axis, mark_best_epoch, markevery
 
 #: An accuracy change smaller than this (in percentage points) is reported as holding steady.
@@ -161,18 +161,15 @@ def plot_curves(run: dict[str, Any], title: str) -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the history and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.json written by train.py")
-    parser.add_argument(
-        "--label", default=None, help="what the model is, for title and alt text (e.g. 'small unregularised CNN')"
+    """Read the history and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("history", "history.json written by models/train.py", read_model_history)],
+        options=[Option("label", str, "what the model is, for title and alt text (e.g. 'small unregularised CNN')")],
+        describe=lambda d, a: describe(d["history"], a.label),
+        draw=lambda d, info, a: plot_curves(d["history"], info["title"]),
     )
-    args = parser.parse_args(argv)
-
-    run = read_history(args.history)
-    apply_style()
-    info = describe(run, args.label)
-    publish(plot_curves(run, info["title"]), info, args)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ also follows each example from the best to the last epoch (stayed right, stayed 
 splits the change of the mean loss between those groups. Reads ``diagnostics.npz`` (``--diagnostics``);
 writes ``--output`` and ``--meta``.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/loss_histograms.py --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/loss_histograms.py \\
+        --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
         --output results/figures/overfitting/loss_histograms.svg \\
         --meta results/figures/overfitting/loss_histograms.json
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from collections.abc import Sequence
@@ -25,9 +27,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import PipelineError, run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Data, Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, new_figure, set_title
+from kit.plotstyle import PALETTE, new_figure, set_title
 from models.calibration import confidences, per_example_loss
 from models.modelio import RERUN, read_diagnostics
 
@@ -210,23 +212,24 @@ def plot_histograms(
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, recompute the per-example losses and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--diagnostics", type=Path, required=True, help="diagnostics.npz written by train.py")
-    args = parser.parse_args(argv)
-
-    diagnostics = read_diagnostics(args.diagnostics)
-    curves = {which: epoch_losses(diagnostics, which, args.diagnostics) for which in ("best", "last")}
+def measure(diagnostics: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Both epochs' per-example losses and right/wrong flags (checked against the stored ones), and the bins."""
+    curves = {which: epoch_losses(diagnostics, which, path) for which in ("best", "last")}
     epochs = {"best": diagnostics["best_epoch"], "last": diagnostics["last_epoch"]}
-    bins = loss_bins(curves["best"][0], curves["last"][0])
+    return {"curves": curves, "epochs": epochs, "bins": loss_bins(curves["best"][0], curves["last"][0])}
+
+
+def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """The sidecar: title and alt text, each epoch's group numbers, the transitions and the bins."""
+    diagnostics = data["diagnostics"]
+    m = measure(diagnostics, args.diagnostics)
+    curves, epochs, bins = m["curves"], m["epochs"], m["bins"]
     numbers = {
         "best": {"epoch": epochs["best"], **group_numbers(*curves["best"])},
         "last": {"epoch": epochs["last"], **group_numbers(*curves["last"])},
         "transitions": transitions(*curves["best"], *curves["last"]),
     }
-    apply_style()
-    info = {
+    return {
         **describe(epochs["best"], epochs["last"], numbers, float(bins[1] - bins[0])),
         **numbers,
         "n_validation": len(diagnostics["val_labels"]),
@@ -235,7 +238,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bin_width": round_significant(bins[1] - bins[0]),
         "bin_edges": [round_significant(v) for v in bins],
     }
-    publish(plot_histograms(curves, epochs, bins, info["title"]), info, args)
+
+
+def draw(data: Data, info: dict[str, Any], args: argparse.Namespace) -> Figure:
+    """The two histograms, best epoch left and last epoch right."""
+    m = measure(data["diagnostics"], args.diagnostics)
+    return plot_histograms(m["curves"], m["epochs"], m["bins"], info["title"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Recompute the per-example losses and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("diagnostics", "diagnostics.npz written by models/train.py", read_diagnostics)],
+        describe=describe_data,
+        draw=draw,
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ comes from. A dotted line adds the loss after temperature scaling (all logits di
 single temperature): what is left of the rise once over-confidence is removed, since dividing by a temperature
 never changes a prediction. Reads ``--history`` and writes the SVG (``--output``) and sidecar (``--meta``).
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/loss_split.py --history results/models/overfit/seed-1/history.json \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/loss_split.py \\
+        --history results/models/overfit/seed-1/history.json \\
         --output results/figures/overfitting/loss_split.svg --meta results/figures/overfitting/loss_split.json
 """
 
@@ -23,10 +24,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, new_figure, percent, percent_value, set_title
-from models.modelio import read_history
+from kit.plotstyle import PALETTE, new_figure, percent, percent_value, set_title
+from models.modelio import read_model_history
 from overfitting.epochs import RISE_THRESHOLD, best_epoch_label, epoch_axis, mark_best_epoch, markevery
 
 #: Strength of the two stacked areas' colours (the rest is white): light enough that the hatching and the
@@ -181,16 +182,20 @@ def plot_loss_split(run: dict[str, Any], title: str) -> Figure:
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, read the history and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--history", type=Path, required=True, help="history.json written by train.py")
-    args = parser.parse_args(argv)
+def read_history(path: Path) -> dict[str, Any]:
+    """``history.json`` checked, with the columns this figure draws."""
+    return read_model_history(path, COLUMNS)
 
-    run = read_history(args.history, COLUMNS)
-    apply_style()
-    info = describe(run)
-    publish(plot_loss_split(run, info["title"]), info, args)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Read the history and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("history", "history.json written by models/train.py", read_history)],
+        describe=lambda d, a: describe(d["history"]),
+        draw=lambda d, info, a: plot_loss_split(d["history"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

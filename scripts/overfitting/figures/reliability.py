@@ -7,15 +7,16 @@ foot of each bar is how many examples fall in that bin. Each panel's title
 gives the expected calibration error (ECE: the gaps averaged with the bins' sizes as weights, Guo et al.
 2017). Reads ``diagnostics.npz`` (``--diagnostics``), writes ``--output`` and ``--meta``.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/reliability.py --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/reliability.py \\
+        --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
         --output results/figures/overfitting/reliability.svg --meta results/figures/overfitting/reliability.json
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,14 +26,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Data, Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, capitalised, check_count, new_figure, percent, percent_value, set_title
+from kit.plotstyle import PALETTE, capitalised, new_figure, percent, percent_value, set_title
 from models.calibration import N_BINS, confidences, expected_calibration_error, reliability_bins
 from models.modelio import read_diagnostics
-
-#: More bins than this leave too few examples per bin on a validation set of a few thousand.
-MAX_BINS = 50
 
 #: A change of ECE smaller than this (in percentage points) is reported as no change.
 STEADY_POINTS = 0.1
@@ -149,23 +147,22 @@ def plot_reliability(best: dict[str, Any], last: dict[str, Any], title: str) -> 
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, bin the best and last epoch's validation predictions and write figure and sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--diagnostics", type=Path, required=True, help="diagnostics.npz written by train.py")
-    parser.add_argument("--bins", type=int, default=N_BINS, help=f"number of equal-width bins (default {N_BINS})")
-    args = parser.parse_args(argv)
+def both_epochs(diagnostics: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``epoch_reliability`` of the best and the last epoch, in ``N_BINS`` bins (those of the history's ECE)."""
+    labels = diagnostics["val_labels"]
+    best = epoch_reliability(diagnostics["val_logits_best"], labels, N_BINS, diagnostics["best_epoch"])
+    last = epoch_reliability(diagnostics["val_logits_last"], labels, N_BINS, diagnostics["last_epoch"])
+    return best, last
 
-    n_bins = check_count(args.bins, MAX_BINS, "--bins", "each bin needs enough examples")
-    d = read_diagnostics(args.diagnostics)
-    labels = d["val_labels"]
-    best = epoch_reliability(d["val_logits_best"], labels, n_bins, d["best_epoch"])
-    last = epoch_reliability(d["val_logits_last"], labels, n_bins, d["last_epoch"])
-    apply_style()
-    info = {
-        **describe(best, last, n_bins, len(labels)),
-        "n_bins": n_bins,
-        "n_validation": len(labels),
+
+def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """The sidecar: title and alt text, and both epochs' bins and calibration numbers."""
+    best, last = both_epochs(data["diagnostics"])
+    n_val = len(data["diagnostics"]["val_labels"])
+    return {
+        **describe(best, last, N_BINS, n_val),
+        "n_bins": N_BINS,
+        "n_validation": n_val,
         "best_epoch": best["epoch"],
         "last_epoch": last["epoch"],
         "ece_best": best["ece"],
@@ -175,7 +172,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         "best": best,
         "last": last,
     }
-    publish(plot_reliability(best, last, info["title"]), info, args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Bin the best and last epoch's validation predictions and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("diagnostics", "diagnostics.npz written by models/train.py", read_diagnostics)],
+        describe=describe_data,
+        draw=lambda d, info, a: plot_reliability(info["best"], info["last"], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ says so. The title quotes the test accuracy and how confident the model is when 
 test set. Reads ``diagnostics.npz`` (``--diagnostics``, test logits) and the prepared dataset (``--data``, the
 images); writes ``--output`` and ``--meta``.
 
-    PYTHONPATH=scripts python scripts/overfitting/figures/test_grid.py --diagnostics results/models/cnn/seed-1/diagnostics.npz \\
+    PYTHONPATH=scripts python scripts/overfitting/figures/test_grid.py \\
+        --diagnostics results/models/cnn/seed-1/diagnostics.npz \\
         --data results/data/fashion-mnist.npy --output results/figures/overfitting/test_grid.svg \\
         --meta results/figures/overfitting/test_grid.json
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +29,9 @@ from matplotlib.figure import Figure
 
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, load_split
-from kit.figure import figure_parser, publish
+from kit.figure import Data, Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import IMAGE_CMAP, PALETTE, apply_style, capitalised, new_figure, percent, percent_value, set_title
+from kit.plotstyle import IMAGE_CMAP, PALETTE, capitalised, new_figure, percent, percent_value, set_title
 from models.calibration import confidences
 from models.modelio import RERUN, read_diagnostics
 
@@ -41,6 +43,9 @@ WRONG_COLOR, RIGHT_COLOR = PALETTE[1], "#222222"
 
 #: Share of wrong predictions counted as "confidently wrong" in the sidecar.
 CONFIDENT = 0.9
+
+#: What the model is, for title and alt text: the figure shows the regularised CNN's test predictions.
+LABEL = "the CNN"
 
 
 def check_test_split(diagnostics: dict[str, Any], test_labels: np.ndarray, path: Path, data: Path) -> None:
@@ -212,24 +217,34 @@ def plot_grid(cells: list[dict[str, Any]], images: np.ndarray, title: str) -> Fi
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, pick the images, and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--diagnostics", type=Path, required=True, help="diagnostics.npz written by train.py")
-    parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
-    parser.add_argument("--label", default="the CNN", help="what the model is, for title and alt text")
-    args = parser.parse_args(argv)
+def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The test split's labels (int64) and images, in test-split order."""
+    test = load_split(path, "test")
+    return np.asarray(test.labels, dtype=np.int64), np.asarray(test.images)
 
-    diagnostics = read_diagnostics(args.diagnostics)
-    test = load_split(args.data, "test")
-    test_labels = np.asarray(test.labels, dtype=np.int64)
-    check_test_split(diagnostics, test_labels, args.diagnostics, args.data)
+
+def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """Pick the images to show and describe them and the whole test set."""
+    diagnostics = data["diagnostics"]
     confidence, predicted = confidences(diagnostics["test_logits"])
     labels = diagnostics["test_labels"]
     cells = pick_examples(diagnostics["test_index"], labels, predicted, confidence)
-    apply_style()
-    info = describe(cells, labels, predicted, confidence, args.label)
-    publish(plot_grid(cells, np.asarray(test.images), info["title"]), info, args)
+    return describe(cells, labels, predicted, confidence, LABEL)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Check the diagnostics against the dataset, pick the images, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("diagnostics", "diagnostics.npz written by models/train.py", read_diagnostics),
+            Input("data", "prepared dataset .npy written by dataset/prepare.py", read_test),
+        ],
+        check=lambda d, a: check_test_split(d["diagnostics"], d["data"][0], a.diagnostics, a.data),
+        describe=describe_data,
+        draw=lambda d, info, a: plot_grid(info["cells"], d["data"][1], info["title"]),
+    )
 
 
 if __name__ == "__main__":

@@ -5,16 +5,17 @@ component grows, its red pixels get higher values (more garment) and its blue pi
 share one diverging colour scale, symmetric around zero, so that the panels can be compared and white always
 means "no effect".
 
-    PYTHONPATH=scripts python scripts/pca/figures/components.py --pca results/pca/pca.npz --metrics results/pca/metrics.json \\
-        --n-components 4 --output results/figures/pca/components.svg --meta results/figures/pca/components.json
+    PYTHONPATH=scripts python scripts/pca/figures/components.py --pca results/pca/pca.npz \\
+        --metrics results/pca/metrics.json --n-components 4 \\
+        --output results/figures/pca/components.svg --meta results/figures/pca/components.json
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from kit.cli import PipelineError, run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Data, Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import DIVERGING_CMAP, apply_style, as_list, check_count, new_figure, percent, set_title
+from kit.plotstyle import DIVERGING_CMAP, as_list, check_count, new_figure, percent, set_title
 from pca.pcaio import load_pca, read_ratios
 
 #: Panels per row, and the most panels one figure shows (beyond that each picture gets too small).
@@ -102,28 +103,36 @@ def plot_components(images: np.ndarray, ratios: np.ndarray, title: str) -> Figur
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, load the PCA and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
-    parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
-    parser.add_argument(
-        "--n-components", type=int, default=4, help=f"number of leading components to draw (1-{MAX_PANELS})"
-    )
-    args = parser.parse_args(argv)
-
-    pca = load_pca(args.pca)
-    ratios = read_ratios(args.metrics)
-    if ratios.size != pca["components"].shape[0]:
+def check(data: Data, args: argparse.Namespace) -> None:
+    """Refuse a metrics file and arrays from different fits, and a count the figure cannot show."""
+    ratios, components = data["metrics"], data["pca"]["components"]
+    if ratios.size != components.shape[0]:
         raise PipelineError(
-            f"{args.metrics} lists {ratios.size} components but {args.pca} holds {pca['components'].shape[0]}; "
+            f"{args.metrics} lists {ratios.size} components but {args.pca} holds {components.shape[0]}; "
             "rerun the pca step so both come from the same fit"
         )
-    n = check_count(args.n_components, min(MAX_PANELS, ratios.size), "--n-components", "panels must stay readable")
-    images = component_images(pca["components"], n)
-    apply_style()
-    info = describe(images, ratios[:n])
-    publish(plot_components(images, ratios[:n], info["title"]), info, args)
+    check_count(args.n_components, min(MAX_PANELS, ratios.size), "--n-components", "panels must stay readable")
+    component_images(components, args.n_components)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Read the PCA and its metrics, check they match, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("pca", "pca.npz written by pca/fit.py (mean, components)", load_pca),
+            Input("metrics", "PCA metrics JSON written by pca/fit.py", read_ratios),
+        ],
+        options=[Option("n_components", int, f"number of leading components to draw (1-{MAX_PANELS})")],
+        check=check,
+        describe=lambda d, a: describe(
+            component_images(d["pca"]["components"], a.n_components), d["metrics"][: a.n_components]
+        ),
+        draw=lambda d, info, a: plot_components(
+            component_images(d["pca"]["components"], a.n_components), d["metrics"][: a.n_components], info["title"]
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ some classes overlap. Each class has its own colour and marker (so the plot surv
 large outlined marker at its centroid. The dense point cloud is rasterised, so the SVG stays small while
 axes and text stay vector.
 
-    PYTHONPATH=scripts python scripts/pca/figures/projection.py --pca results/pca/pca.npz --data results/data/fashion-mnist.npy \\
+    PYTHONPATH=scripts python scripts/pca/figures/projection.py --pca results/pca/pca.npz \\
+        --data results/data/fashion-mnist.npy \\
         --output results/figures/pca/projection.svg --meta results/figures/pca/projection.json
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +24,8 @@ from matplotlib.lines import Line2D
 
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, load_split
-from kit.figure import figure_parser, publish
-from kit.plotstyle import CLASS_COLORS, CLASS_MARKERS, apply_style, new_figure, percent, set_title
+from kit.figure import Data, Input, figure_main
+from kit.plotstyle import CLASS_COLORS, CLASS_MARKERS, new_figure, percent, set_title
 from pca.pcaio import check_same_pixels, load_pca
 
 #: The points of each class are drawn in this many interleaved rounds, so that no class is buried under
@@ -137,25 +139,48 @@ def plot_projection(
     return fig
 
 
+def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The test split's images as float rows scaled to [0, 1], and their labels."""
+    test = load_split(path, "test")
+    return test.flat_float(), np.asarray(test.labels)
+
+
+def check(data: Data, args: argparse.Namespace) -> None:
+    """Refuse test images of another size than the PCA was fitted on."""
+    check_same_pixels(args.data, data["data"][0].shape[1], args.pca, data["pca"])
+
+
+def scores_of(data: Data) -> np.ndarray:
+    """The test images' scores on the first two components."""
+    return project(data["data"][0], data["pca"]["mean"], data["pca"]["components"])
+
+
+def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """``describe`` of the test images' scores."""
+    centroids = class_centroids(scores_of(data), data["data"][1])
+    return describe(centroids, data["pca"]["explained_variance_ratio"], len(data["data"][0]))
+
+
+def draw(data: Data, info: dict[str, Any], args: argparse.Namespace) -> Figure:
+    """The scatter plot of the test images' scores."""
+    scores, labels = scores_of(data), data["data"][1]
+    ratios = data["pca"]["explained_variance_ratio"]
+    return plot_projection(scores, labels, class_centroids(scores, labels), ratios, info["title"])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, project the test images and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
-    parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
-    args = parser.parse_args(argv)
-
-    pca = load_pca(args.pca)
-    test = load_split(args.data, "test")
-    images = test.flat_float()
-    check_same_pixels(args.data, images.shape[1], args.pca, pca)
-    labels = np.asarray(test.labels)
-    scores = project(images, pca["mean"], pca["components"])
-    centroids = class_centroids(scores, labels)
-    ratios = pca["explained_variance_ratio"]
-
-    apply_style()
-    info = describe(centroids, ratios, len(images))
-    publish(plot_projection(scores, labels, centroids, ratios, info["title"]), info, args)
+    """Project the test images and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("pca", "pca.npz written by pca/fit.py (mean, components)", load_pca),
+            Input("data", "prepared dataset .npy written by dataset/prepare.py", read_test),
+        ],
+        check=check,
+        describe=describe_data,
+        draw=draw,
+    )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ class order; classes missing from a small dataset are skipped), each column one 
 with the share of variance those k components keep. The sidecar also reports the mean squared
 reconstruction error over the whole test set for each k (pixels scaled to [0, 1]).
 
-    PYTHONPATH=scripts python scripts/pca/figures/reconstructions.py --pca results/pca/pca.npz --data results/data/fashion-mnist.npy \\
-        --counts 1 4 24 84 187 --output results/figures/pca/reconstructions.svg \\
+    PYTHONPATH=scripts python scripts/pca/figures/reconstructions.py --pca results/pca/pca.npz \\
+        --data results/data/fashion-mnist.npy --counts 1 4 24 84 187 \\
+        --output results/figures/pca/reconstructions.svg \\
         --meta results/figures/pca/reconstructions.json
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from collections.abc import Sequence
@@ -24,9 +26,9 @@ from matplotlib.figure import Figure
 
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, load_split
-from kit.figure import figure_parser, publish
+from kit.figure import Data, Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import IMAGE_CMAP, apply_style, as_list, new_figure, percent, set_title
+from kit.plotstyle import IMAGE_CMAP, as_list, new_figure, percent, set_title
 from pca.pcaio import check_same_pixels, load_pca
 
 
@@ -166,40 +168,65 @@ def plot_reconstructions(
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, reconstruct the chosen test images and the whole test set, write figure and sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--pca", type=Path, required=True, help="pca.npz written by pca.py (mean, components)")
-    parser.add_argument("--data", type=Path, required=True, help="prepared dataset .npy written by prepare.py")
-    parser.add_argument(
-        "--counts",
-        type=int,
-        nargs="+",
-        default=[1, 4, 24, 84, 187],
-        help="numbers of components k to reconstruct with (default: 1 4 24 84 187)",
-    )
-    args = parser.parse_args(argv)
+def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The test split's images as float rows scaled to [0, 1], and their labels."""
+    test = load_split(path, "test")
+    return test.flat_float(), np.asarray(test.labels)
 
-    pca = load_pca(args.pca)
-    mean, components = pca["mean"], pca["components"]
-    counts = check_counts(args.counts, components.shape[0])
-    test = load_split(args.data, "test")
-    images = test.flat_float()
-    check_same_pixels(args.data, images.shape[1], args.pca, pca)
-    picks = first_of_each_class(np.asarray(test.labels))
-    classes = [label for label, _ in picks]
+
+def check(data: Data, args: argparse.Namespace) -> None:
+    """Refuse counts the PCA cannot serve and images of another size than the PCA was fitted on."""
+    check_counts(args.counts, data["pca"]["components"].shape[0])
+    check_same_pixels(args.data, data["data"][0].shape[1], args.pca, data["pca"])
+
+
+def shown(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """What the grid shows: the counts, the first test image of each class and the variance each count keeps."""
+    pca, (images, labels) = data["pca"], data["data"]
+    counts = check_counts(args.counts, pca["components"].shape[0])
+    picks = first_of_each_class(labels)
     indices = [index for _, index in picks]
-    originals = images[indices]
-    retained = np.cumsum(pca["explained_variance_ratio"])[np.asarray(counts) - 1]
-    mse = reconstruction_mse(images, mean, components, counts)
-    mse_mean_only = float(np.mean((images - mean) ** 2))
+    return {
+        "counts": counts,
+        "classes": [label for label, _ in picks],
+        "indices": indices,
+        "originals": images[indices],
+        "retained": np.cumsum(pca["explained_variance_ratio"])[np.asarray(counts) - 1],
+    }
 
-    apply_style()
-    info = describe(classes, counts, retained, mse, len(images), mse_mean_only, indices)
-    fig = plot_reconstructions(
-        originals, reconstruct(originals, mean, components, counts), classes, counts, retained, info["title"]
+
+def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """``describe`` over the whole test set: the reconstruction error for each count and for the mean alone."""
+    pca, (images, _) = data["pca"], data["data"]
+    s = shown(data, args)
+    mse = reconstruction_mse(images, pca["mean"], pca["components"], s["counts"])
+    mse_mean_only = float(np.mean((images - pca["mean"]) ** 2))
+    return describe(s["classes"], s["counts"], s["retained"], mse, len(images), mse_mean_only, s["indices"])
+
+
+def draw(data: Data, info: dict[str, Any], args: argparse.Namespace) -> Figure:
+    """The grid of originals and their reconstructions."""
+    pca, s = data["pca"], shown(data, args)
+    reconstructions = reconstruct(s["originals"], pca["mean"], pca["components"], s["counts"])
+    return plot_reconstructions(
+        s["originals"], reconstructions, s["classes"], s["counts"], s["retained"], info["title"]
     )
-    publish(fig, info, args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Reconstruct the chosen test images and the whole test set, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[
+            Input("pca", "pca.npz written by pca/fit.py (mean, components)", load_pca),
+            Input("data", "prepared dataset .npy written by dataset/prepare.py", read_test),
+        ],
+        options=[Option("counts", int, "numbers of components k to reconstruct with", nargs="+")],
+        check=check,
+        describe=describe_data,
+        draw=draw,
+    )
 
 
 if __name__ == "__main__":

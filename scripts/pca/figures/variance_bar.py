@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, as_list, check_count, new_figure, percent, set_title
+from kit.plotstyle import PALETTE, as_list, check_count, new_figure, percent, set_title
 from pca.pcaio import read_ratios
 
 #: More bars than this and the value labels collide; the cumulative figure covers all components.
@@ -77,19 +76,18 @@ def plot_variance_bar(ratios: np.ndarray, n_components: int, title: str) -> Figu
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, check them against the metrics file and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
-    parser.add_argument(
-        "--n-components", type=int, default=4, help=f"number of leading components to show (1-{MAX_BARS})"
+    """Read the metrics, check the count against them, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("metrics", "PCA metrics JSON written by pca/fit.py", read_ratios)],
+        options=[Option("n_components", int, f"number of leading components to show (1-{MAX_BARS})")],
+        check=lambda d, a: check_count(
+            a.n_components, min(MAX_BARS, d["metrics"].size), "--n-components", "bars must stay readable"
+        ),
+        describe=lambda d, a: describe(d["metrics"], a.n_components),
+        draw=lambda d, info, a: plot_variance_bar(d["metrics"], a.n_components, info["title"]),
     )
-    args = parser.parse_args(argv)
-
-    ratios = read_ratios(args.metrics)
-    n = check_count(args.n_components, min(MAX_BARS, ratios.size), "--n-components", "bars must stay readable")
-    apply_style()
-    info = describe(ratios, n)
-    publish(plot_variance_bar(ratios, n, info["title"]), info, args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from kit.cli import PipelineError, run_cli
-from kit.figure import figure_parser, publish
+from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, apply_style, as_list, new_figure, percent, set_title
+from kit.plotstyle import PALETTE, as_list, new_figure, percent, set_title
 from pca.pcaio import components_needed, read_ratios
 
 
@@ -143,23 +142,16 @@ def plot_variance_cumulative(ratios: np.ndarray, counts: dict[str, int], title: 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, compute the threshold counts and write the figure and its sidecar."""
-    parser = figure_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--metrics", type=Path, required=True, help="PCA metrics JSON written by pca.py")
-    parser.add_argument(
-        "--thresholds",
-        type=float,
-        nargs="+",
-        default=[0.8, 0.9, 0.95],
-        help="cumulative shares to mark, as fractions (default: 0.8 0.9 0.95)",
+    """Read the metrics, find where each threshold is first reached, and write the figure and its sidecar."""
+    figure_main(
+        argv,
+        __doc__,
+        inputs=[Input("metrics", "PCA metrics JSON written by pca/fit.py", read_ratios)],
+        options=[Option("thresholds", float, "cumulative shares to mark, as fractions in (0, 1]", nargs="+")],
+        check=lambda d, a: threshold_counts(d["metrics"], sorted(set(a.thresholds))),
+        describe=lambda d, a: describe(d["metrics"], threshold_counts(d["metrics"], sorted(set(a.thresholds)))),
+        draw=lambda d, info, a: plot_variance_cumulative(d["metrics"], info["thresholds"], info["title"]),
     )
-    args = parser.parse_args(argv)
-
-    ratios = read_ratios(args.metrics)
-    counts = threshold_counts(ratios, sorted(set(args.thresholds)))
-    apply_style()
-    info = describe(ratios, counts)
-    publish(plot_variance_cumulative(ratios, counts, info["title"]), info, args)
 
 
 if __name__ == "__main__":
