@@ -47,9 +47,9 @@ def test_typed_scalar(value: object, types: list[str], expected: object) -> None
 
 def test_coerce_follows_the_schema_into_nested_sections_and_model_refs() -> None:
     schema = read_schema(SCHEMA)
-    raw = {"models": {"seeds": ["3", "1"], "overfit": {"epochs": "7", "batch_norm": "true", "dropout": "0.1"}}}
+    raw = {"models": {"overfit": {"seeds": ["3", "1"], "epochs": "7", "batch_norm": "true", "dropout": "0.1"}}}
     typed = coerce(raw, schema, schema)
-    assert typed == {"models": {"seeds": [3, 1], "overfit": {"epochs": 7, "batch_norm": True, "dropout": 0.1}}}
+    assert typed == {"models": {"overfit": {"seeds": [3, 1], "epochs": 7, "batch_norm": True, "dropout": 0.1}}}
 
 
 def test_an_empty_config_is_the_schema_defaults() -> None:
@@ -76,7 +76,10 @@ def test_a_partial_model_section_keeps_that_models_other_defaults() -> None:
         ({"pca": {"n_components": -1}}, ["key 'pca.n_components'", "minimum"]),
         ({"pca": {"n_componets": 4}}, ["key 'pca'", "n_componets"]),
         ({"data": {"max_train": "many"}}, ["key 'data.max_train'", "not of type"]),
-        ({"models": {"seeds": [1, 1]}}, ["key 'models.seeds'"]),
+        ({"models": {"overfit": {"seeds": [1, 1]}}}, ["key 'models.overfit.seeds'"]),
+        ({"models": {"cnn": {"seeds": []}}}, ["key 'models.cnn.seeds'"]),
+        ({"models": {"cnn": {"seeds": [-2]}}}, ["key 'models.cnn.seeds.0'", "minimum"]),
+        ({"report": {"page_size": "A5"}}, ["key 'report.page_size'", "A4"]),
         ({"models": {"overfit": {"schedule": "cosine"}}}, ["key 'models.overfit.schedule'"]),
     ],
 )

@@ -151,7 +151,7 @@ def test_declarations_load_in_reading_order_with_their_figures() -> None:
 
 def test_settings_come_from_the_config_and_paths_from_the_seeds() -> None:
     config = {**DEFAULTS, "pca": {**DEFAULTS["pca"], "n_components": 6}}
-    config["models"] = {**DEFAULTS["models"], "seeds": [7, 2]}
+    config["models"] = {**DEFAULTS["models"], "overfit": {**DEFAULTS["models"]["overfit"], "seeds": [7, 2]}}
     explainers = load_explainers(DECLARATIONS, config)
     assert explainers["pca"].figure("variance_bar").command_args()[-2:] == ["--n-components", "6"]
     assert "results/models/overfit/seed-7/history.json" in explainers["overfitting"].figure("loss_split").command_args()

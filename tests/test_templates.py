@@ -72,5 +72,7 @@ def test_the_check_finds_a_typed_result_and_allows_marked_explanation() -> None:
     assert violations("<h2>The puzzle, reproduced</h2>")
     assert violations("<figcaption>Notice that the wrong predictions keep rising.</figcaption>")
     assert not violations("<p>{{ facts.rise | say }} Accuracy counts right answers.</p>")
-    assert not violations("{% filter general %}<p>Cross-entropy grows without bound as p falls to 0.</p>{% endfilter %}")
+    assert not violations(
+        "{% filter general %}<p>Cross-entropy grows without bound as p falls to 0.</p>{% endfilter %}"
+    )
     assert not violations("<p>The network trains on {{ n | num }} images for {{ e }} epochs.</p>")

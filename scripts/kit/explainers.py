@@ -13,6 +13,7 @@ read the declarations the same way.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,11 +45,28 @@ def flag_args(flag: str, value: Any) -> list[str]:
     return [f"--{flag}", str(value)]
 
 
-def expand(pattern: str, seeds: list[int]) -> list[str]:
-    """``pattern`` with ``{seed}`` as the first seed, or one copy per seed for ``{seeds}``."""
-    if "{seeds}" in pattern:
-        return [pattern.replace("{seeds}", str(seed)) for seed in seeds]
-    return [pattern.replace("{seed}", str(seeds[0]))]
+#: ``{cnn_seed}``/``{overfit_seeds}``: the first seed of a model, or one copy of the pattern per seed.
+SEED_FIELD = re.compile(r"\{(\w+)_(seeds?)\}")
+
+
+def expand(pattern: str, config: Mapping[str, Any]) -> list[str]:
+    """``pattern`` with ``{<model>_seed}`` as that model's first seed, or one copy per seed for
+    ``{<model>_seeds}`` (the seeds are ``models.<model>.seeds``)."""
+    fields = SEED_FIELD.findall(pattern)
+    many = [(model, kind) for model, kind in fields if kind == "seeds"]
+    if len(many) > 1:
+        raise PipelineError(f"{pattern!r}: at most one {{<model>_seeds}} per path")
+
+    def seeds_of(model: str) -> list[int]:
+        if model not in config["models"] or not isinstance(config["models"][model], Mapping):
+            raise PipelineError(f"{pattern!r}: no model {model!r} in the config's models section")
+        return list(config["models"][model]["seeds"])
+
+    first = SEED_FIELD.sub(lambda m: str(seeds_of(m.group(1))[0]) if m.group(2) == "seed" else m.group(0), pattern)
+    if not many:
+        return [first]
+    model = many[0][0]
+    return [first.replace(f"{{{model}_seeds}}", str(seed)) for seed in seeds_of(model)]
 
 
 @dataclass(frozen=True)
@@ -116,9 +134,8 @@ class Explainer:
 
 def _step(explainer: str, name: str, script: Path, spec: Mapping[str, Any], config: Mapping[str, Any]) -> Step:
     """Resolve one claims or figure entry: paths for the seeds, settings from the config."""
-    seeds = list(config["models"]["seeds"])
-    inputs = {flag: expand(pattern, seeds) for flag, pattern in spec.get("inputs", {}).items()}
-    many = frozenset(flag for flag, pattern in spec.get("inputs", {}).items() if "{seeds}" in pattern)
+    inputs = {flag: expand(pattern, config) for flag, pattern in spec.get("inputs", {}).items()}
+    many = frozenset(flag for flag, pattern in spec.get("inputs", {}).items() if "_seeds}" in pattern)
     settings = {flag: lookup(config, key) for flag, key in spec.get("settings", {}).items()}
     return Step(
         explainer=explainer,
@@ -175,7 +192,6 @@ def explainer_from(path: Path, config: Mapping[str, Any]) -> Explainer:
     unknown = [section for section in spec["config_sections"] if section not in config]
     if unknown:
         raise PipelineError(f"{path}: config_sections names unknown section(s) {', '.join(unknown)}")
-    seeds = list(config["models"]["seeds"])
     figures = [
         _step(name, entry["name"], SCRIPTS / name / "figures" / f"{entry.get('script', entry['name'])}.py", entry,
               config)
@@ -188,8 +204,8 @@ def explainer_from(path: Path, config: Mapping[str, Any]) -> Explainer:
         order=spec["order"],
         template=spec["template"],
         config_sections=list(spec["config_sections"]),
-        steps=[step for pattern in spec["steps"] for step in expand(pattern, seeds)],
-        context={key: expand(pattern, seeds)[0] for key, pattern in spec["context"].items()},
+        steps=[step for pattern in spec["steps"] for step in expand(pattern, config)],
+        context={key: expand(pattern, config)[0] for key, pattern in spec["context"].items()},
         claims=_step(name, "claims", SCRIPTS / name / "claims.py", spec["claims"], config),
         figures=figures,
         key_figure=spec["key_figure"],

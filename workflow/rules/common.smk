@@ -81,8 +81,6 @@ SPLIT_META = "results/data/split.json"
 #: The trained models: each has a section under ``models`` in the config and, per seed, outputs in
 #: results/models/<name>/seed-<seed>/.
 MODELS = ["cnn", "overfit"]
-#: Every model is trained once per seed; the explainers draw the first seed's runs.
-SEEDS = config["models"]["seeds"]
 
 
 def subset_args():
@@ -94,9 +92,19 @@ def subset_args():
     return " ".join(args)
 
 
-def model_file(name, output, seed=SEEDS[0]):
-    """Path of one of a model's outputs (weights.npz, history.json, ...) for one seed."""
-    return f"results/models/{name}/seed-{seed}/{output}"
+def model_seeds(name):
+    """The seeds a model is trained with (``models.<name>.seeds``), one training job each."""
+    return config["models"][name]["seeds"]
+
+
+def model_file(name, output, seed=None):
+    """Path of one of a model's outputs (weights.npz, history.json, ...) for one seed (the first by default)."""
+    return f"results/models/{name}/seed-{model_seeds(name)[0] if seed is None else seed}/{output}"
+
+
+def all_model_files(output):
+    """One of the outputs of every training run: every model, every seed."""
+    return [model_file(name, output, seed) for name in MODELS for seed in model_seeds(name)]
 
 
 def quoted(values, flag=None):
@@ -190,7 +198,11 @@ def checkpoint_file(wildcards):
 
 def seed_runs(wildcards):
     """``--run MODEL=SEED=FOLDER`` for every model and seed, for the run-to-run spread."""
-    runs = [f"{name}={seed}={Path(model_file(name, 'metrics.json', seed)).parent}" for name in MODELS for seed in SEEDS]
+    runs = [
+        f"{name}={seed}={Path(model_file(name, 'metrics.json', seed)).parent}"
+        for name in MODELS
+        for seed in model_seeds(name)
+    ]
     return quoted(runs, "--run")
 
 

@@ -5,8 +5,8 @@
 rule overfitting_seed_spread:
     input:
         **script("overfitting/seed_spread.py"),
-        histories=expand(model_file("{model}", "history.json", "{seed}"), model=MODELS, seed=SEEDS),
-        metrics=expand(model_file("{model}", "metrics.json", "{seed}"), model=MODELS, seed=SEEDS),
+        histories=all_model_files("history.json"),
+        metrics=all_model_files("metrics.json"),
     output:
         "results/overfitting/seeds.json",
     log:
