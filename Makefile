@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 DATA_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: reports test test-slow test-slurm lint lock benchmark benchmark-pipeline resources setup system-packages site-tools test-site clean
+.PHONY: reports test test-slow test-slurm lint lock benchmark benchmark-pipeline resources setup system-packages site-tools test-site check-layout clean
 
 ## reports: set up, then build every explainer (HTML + PDF) and results/index.html
 reports: setup system-packages
@@ -37,6 +37,16 @@ test-slurm: setup system-packages
 test-site: setup system-packages site-tools
 	$(BIN)/snakemake --cores 4 results/index.html
 	$(BIN)/pytest -m site tests/test_site.py
+
+## check-layout: the print layout of the built PDFs (scripts/tools/layout.py renders each page with pdftoppm):
+## no page more than 25 % blank below its last line (the last page of a handout and of each part aside), no
+## heading alone at the foot of a page, and the booklet's last page not nearly empty (over 75 % blank)
+check-layout: setup system-packages
+	@pdfs="$$(ls results/reports/*.pdf 2>/dev/null | grep -v '/booklet\.pdf$$' || true)"; \
+	if [ -z "$$pdfs" ]; then echo "error: no PDF in results/reports; run make reports first" >&2; exit 1; fi; \
+	$(PY) scripts/tools/layout.py $$pdfs
+	@if [ -f results/reports/booklet.pdf ]; then \
+		$(PY) scripts/tools/layout.py --max-blank-last 0.75 results/reports/booklet.pdf; fi
 
 ## site-tools: what the site tier runs (as root, missing Debian packages are installed; npm ci into .tools/)
 site-tools:

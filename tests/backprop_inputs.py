@@ -31,17 +31,28 @@ PUZZLE_ARGS: tuple[str, ...] = ("--seed", "2", "--fix-fraction", "0.3333333333",
 FIGURE_OPTIONS: dict[str, tuple[str, ...]] = {"grad_norms": ("--window", "25"), "flow": ("--window", "25")}
 
 
+#: Rows at the top of every synthetic image left blank (0), like the empty margins of Fashion-MNIST: their pixels
+#: give Tom's weights from them a gradient of exactly 0, the case the page explains.
+BLANK_ROWS = 2
+
+
 def write_dataset(path: Path, n_train: int = 200, n_test: int = 60) -> Path:
-    """A prepared dataset of synthetic images with class structure (train first, then test)."""
+    """A prepared dataset of synthetic images with class structure (train first, then test), top rows blank."""
     train_x, train_y = synthetic_images(n_train, seed=11)
     test_x, test_y = synthetic_images(n_test, seed=12)
+    train_x[:, :BLANK_ROWS], test_x[:, :BLANK_ROWS] = 0, 0
     records = np.concatenate([make_records(train_x, train_y, TRAIN), make_records(test_x, test_y, TEST)])
     save_records(path, records)
     return path
 
 
-def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = True) -> dict[str, Path]:
-    """Dataset, puzzle, training run (and claims) under ``folder``; returns their paths by name."""
+def build_run(
+    folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = True, network_args: tuple[str, ...] = ()
+) -> dict[str, Path]:
+    """Dataset, puzzle, training run (and claims) under ``folder``; returns their paths by name.
+
+    ``puzzle_args`` and ``network_args`` are flags given after the defaults, which they override (another fix
+    fraction, ReLU, a learning rate at which the loss rises...)."""
     from backprop import claims as backprop_claims
     from backprop import network, puzzle
 
@@ -58,6 +69,7 @@ def build_run(folder: Path, puzzle_args: tuple[str, ...] = (), claims: bool = Tr
             "--data",
             str(paths["data"]),
             *TINY_ARGS,
+            *network_args,
             "--history",
             str(paths["history"]),
             "--metrics",

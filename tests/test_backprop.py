@@ -14,6 +14,7 @@ from backprop.bpio import LAYERS, MESSAGE_STAGES, read_history
 from backprop_inputs import TINY_ARGS, write_dataset
 from conftest import run_script
 from kit.cli import PipelineError
+from kit.dataset import load_split
 from kit.io import load_npz
 
 
@@ -214,3 +215,107 @@ def test_every_setting_flag_is_required(tmp_path: Path, flag: str) -> None:
     with pytest.raises(PipelineError, match=f"the following arguments are required: {flag}"):
         network.main(["--data", str(data), *given[:start], *given[end:], "--history", str(tmp_path / "h.npz"),
                        "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------------
+# The worked example and the causes of zero gradients, recomputed without the chain rule
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_worked_example_is_one_path_of_the_chain_rule(activation: str) -> None:
+    """The path's factors are the forward values' local derivatives, the chosen Dick and Tom units give the largest
+    product (brute force over all pairs), and the sum of all paths is the weight's gradient (finite differences)."""
+    net = random_network(11, 30, (6, 5), 4, activation)
+    params, image, label = net["params"], net["x"][0], int(net["labels"][0])
+    worked = network.worked_example(params, image, label, activation)
+    i, j, k, c = worked["pixel"], worked["tom_unit"], worked["dick_unit"], worked["harry_output"]
+    assert c == label and i == int(np.argmax(image))
+    z_tom = image @ params["W_tom"] + params["b_tom"]
+    a_tom = network.activate(z_tom, activation)
+    z_dick = a_tom @ params["W_dick"] + params["b_dick"]
+    a_dick = network.activate(z_dick, activation)
+    z_harry = a_dick @ params["W_harry"] + params["b_harry"]
+    p = np.exp(z_harry - z_harry.max()) / np.exp(z_harry - z_harry.max()).sum()
+
+    def slope(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return a * (1 - a) if activation == "sigmoid" else (z > 0).astype(float)
+
+    def path(jj: int, kk: int) -> float:
+        return ((p[c] - 1) * params["W_harry"][kk, c] * slope(z_dick, a_dick)[kk] * params["W_dick"][jj, kk]
+                * slope(z_tom, a_tom)[jj] * image[i])  # fmt: skip
+
+    factors = worked["factors"]
+    assert factors["harry_error"] == pytest.approx(p[c] - 1)
+    assert factors["dick_slope"] == pytest.approx(slope(z_dick, a_dick)[k])
+    assert factors["tom_slope"] == pytest.approx(slope(z_tom, a_tom)[j])
+    assert worked["path_product"] == pytest.approx(path(j, k), rel=1e-12)
+    best = max(abs(path(jj, kk)) for jj in range(6) for kk in range(5))
+    assert abs(worked["path_product"]) == pytest.approx(best, rel=1e-12)
+    assert worked["forward"]["loss"] == pytest.approx(-np.log(p[c]))
+    assert worked["n_paths"] == 5 * 4
+
+    def loss_at(delta: float) -> float:
+        moved = {key: value.copy() for key, value in params.items()}
+        moved["W_tom"][i, j] += delta
+        logits = network.forward(moved, image[None, :], activation)["z_harry"]
+        return network.cross_entropy(logits, np.array([label]))
+
+    numeric = (loss_at(1e-6) - loss_at(-1e-6)) / 2e-6
+    assert worked["paths_sum"] == pytest.approx(numeric, abs=1e-8)
+    assert worked["hand"] == pytest.approx(worked["autograd"], rel=1e-12, abs=1e-18)
+    assert worked["paths_sum"] == pytest.approx(worked["autograd"], rel=1e-12, abs=1e-18)
+    assert worked["paths_minus_autograd"] == worked["paths_sum"] - worked["autograd"]
+
+
+def test_zero_gradient_causes_match_a_count_by_hand() -> None:
+    """A ReLU batch with a blank input and a unit that is off for every image: each zero weight gradient is
+    classified by looking at every image's input and error, one weight at a time."""
+    net = random_network(12, 9, (5, 4), 3, "relu")
+    params, x, labels = net["params"], net["x"].copy(), net["labels"]
+    x[:, 2] = 0.0  # a blank pixel
+    params["W_tom"][:, 1] = -1.0  # Tom's unit 2 is off for every image (inputs are >= 0)
+    params["b_tom"][1] = -1.0
+    cache, deltas, grads = network.step_details(params, x, labels, "relu")
+    causes = network.zero_gradient_causes(cache, deltas, grads)
+    inputs = {"tom": x, "dick": cache["a_tom"], "harry": cache["a_dick"]}
+    for layer in LAYERS:
+        expected = dict.fromkeys(("blank_input", "silent_unit", "both", "never_together", "cancelled"), 0)
+        a, delta = inputs[layer], deltas[layer]
+        for i in range(a.shape[1]):
+            for j in range(delta.shape[1]):
+                if grads[f"W_{layer}"][i, j] != 0:
+                    continue
+                blank, silent = not np.any(a[:, i]), not np.any(delta[:, j])
+                if blank and silent:
+                    expected["both"] += 1
+                elif blank:
+                    expected["blank_input"] += 1
+                elif silent:
+                    expected["silent_unit"] += 1
+                elif not np.any(a[:, i] * delta[:, j]):
+                    expected["never_together"] += 1
+                else:
+                    expected["cancelled"] += 1
+        got = causes[layer]
+        assert {key: got[key] for key in expected} == expected, layer
+        assert got["zero"] == int(np.sum(grads[f"W_{layer}"] == 0)) == sum(expected.values())
+    assert causes["tom"]["blank_input"] >= 4 and causes["tom"]["silent_unit"] >= 8
+    # The dead Tom unit feeds each of Dick's 4 units nothing (some of those units are off as well: "both").
+    assert causes["dick"]["blank_input"] + causes["dick"]["both"] == 4
+
+
+def test_the_run_records_the_worked_example_and_the_zero_gradients(tiny_run: dict) -> None:
+    metrics = json.loads(tiny_run["cli"]["metrics"].read_text())
+    worked = metrics["worked_example"]
+    train = load_split(tiny_run["data"], "train")
+    assert worked["label"] == int(train.labels[worked["image"]["index"]])
+    pixel = train.images[worked["image"]["index"]].reshape(-1)[worked["pixel"]] / 255.0
+    assert worked["forward"]["pixel"] == pytest.approx(pixel)
+    assert worked["pixel_row_column"] == list(divmod(worked["pixel"], 28))
+    for which, step in (("first", 1), ("last", 40)):
+        zero = metrics["zero_gradients"][which]
+        assert zero["step"] == step
+        tom = zero["layers"]["tom"]
+        assert tom["weights"] == 784 * 8 and tom["blank_inputs"] >= 2 * 28  # the blank top rows
+        assert tom["blank_input"] == tom["blank_inputs"] * 8  # sigmoid: every unit passes an error back

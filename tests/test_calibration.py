@@ -16,6 +16,7 @@ from models.calibration import (
     expected_calibration_error,
     fit_temperature,
     log_softmax,
+    logits_ece,
     loss_split,
     per_example_loss,
     reliability_bins,
@@ -138,6 +139,20 @@ def test_ece_by_hand():
     assert bins["count"] == [1, 3]
     assert bins["mean_confidence"] == pytest.approx([0.3, 2.3 / 3], rel=1e-14)
     assert bins["accuracy"] == pytest.approx([1.0, 2 / 3], rel=1e-14)
+
+
+def test_logits_ece_by_hand_with_and_without_a_temperature():
+    # Predictions 1, 1, 0, 1 against labels 1, 0, 0, 1: right, wrong, right, right (accuracy 3/4).
+    labels = np.array([1, 0, 0, 1])
+    # T = 1: confidences 3/4, 3/4, 3/4, 9/10, all in bin (0.5, 1]: ECE = |3/4 - (3 * 3/4 + 9/10) / 4| = 0.0375.
+    assert logits_ece(LOGITS, labels, n_bins=2) == pytest.approx(0.0375, abs=1e-15)
+    # T = 2 halves every logit: [0, ln 3] / 2 gives sqrt(3) / (1 + sqrt(3)); [0, ln 9] / 2 gives 3/4. The predicted
+    # classes stay, so the accuracy stays 3/4.
+    c = math.sqrt(3) / (1 + math.sqrt(3))
+    assert logits_ece(LOGITS, labels, 2.0, n_bins=2) == pytest.approx(abs(0.75 - (3 * c + 0.75) / 4), abs=1e-15)
+    for bad in (0.0, -1.0, math.inf, math.nan):
+        with pytest.raises(PipelineError, match="temperature"):
+            logits_ece(LOGITS, labels, bad)
 
 
 def test_ece_is_zero_when_accuracy_matches_confidence_in_every_bin():

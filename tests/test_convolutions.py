@@ -1,5 +1,6 @@
 """Tests for convolutions/compute.py: the output-size formula against torch, every example's shapes, the checks
-it records, determinism of its files, and clear errors for bad weights, data and flags."""
+it records (what the CNN's second layer really sees, which frames of the 3D example respond, which cells stride,
+padding and dilation read), determinism of its files, and clear errors for bad weights, data and flags."""
 
 from __future__ import annotations
 
@@ -15,7 +16,17 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from conftest import run_script
-from conv_inputs import FILTERS_1, TINY_ARGS, weight_arrays, write_dataset, write_weights
+from conv_inputs import (
+    FILTERS_1,
+    RECTANGLE,
+    TINY_ARGS,
+    shapes_images,
+    weight_arrays,
+    with_flags,
+    write_dataset,
+    write_shapes_dataset,
+    write_weights,
+)
 from convolutions import compute as conv
 from kit.cli import run_cli
 from kit.io import load_npz, read_json
@@ -117,6 +128,7 @@ def test_every_example_has_the_expected_shapes(computed):
         "over_2d": ([1, 8, 20], [1, 8, 3], [1, 1, 18], 1),
         "sobel_x": ([1, 1, 28, 28], [1, 1, 3, 3], [1, 1, 26, 26], 2),
         "sobel_y": ([1, 1, 28, 28], [1, 1, 3, 3], [1, 1, 26, 26], 2),
+        "stack": ([1, 1, 28, 28], [3, 1, 3, 3], [1, 3, 28, 28], 2),
         "multichannel": ([1, 6, 28, 28], [1, 6, 3, 3], [1, 1, 26, 26], 2),
         "multichannel_padded": ([1, 6, 28, 28], [1, 6, 3, 3], [1, 1, 28, 28], 2),
         "learned": ([1, 1, 28, 28], [FILTERS_1, 1, 3, 3], [1, FILTERS_1, 28, 28], 2),
@@ -137,6 +149,7 @@ def test_every_example_has_the_expected_shapes(computed):
     # The arrays hold what the rows describe.
     assert arrays["signal_smooth"].shape == (36,) and arrays["over2d_output"].shape == (18,)
     assert arrays["learned_maps"].shape == (FILTERS_1, 28, 28) and arrays["volume_output"].shape == (3, 26, 26)
+    assert arrays["stack_maps"].shape == (3, 28, 28) and ex["stack"]["output_extent"] == [28, 28, 3]
 
 
 def test_outputs_are_cross_correlations(computed):
@@ -183,12 +196,114 @@ def test_sliding_volume_moves_towards_the_widest_margin():
     image = np.zeros((6, 6))
     image[1:3, 0:2] = 1.0  # ink top-left: most room below (3 rows) and to the right (4 columns)
     assert conv.slide_direction(image) == ("right", 0, 1)
-    video = conv.sliding_frames(image, 3, 2, (0, 1))
+    video = conv.sliding_frames(image, [0, 2, 4], (0, 1))
     np.testing.assert_array_equal(video[0], image)
     np.testing.assert_array_equal(video[2][1:3, 4:6], np.ones((2, 2)))
     assert video[2].sum() == image.sum()  # nothing has left the frame yet
-    up = conv.sliding_frames(image, 2, 1, (-1, 0))
+    up = conv.sliding_frames(image, [0, 1], (-1, 0))
     assert up[1][0:2, 0:2].sum() == 4
+    gone = conv.sliding_frames(image, [0, 5, 9], (0, 1))
+    assert gone[1].sum() == 1 * 2 and gone[2].sum() == 0  # one column left in the picture, then nothing
+
+
+@pytest.mark.parametrize(
+    ("frames", "motion", "moves"),
+    [
+        (8, "move-stop", [True] * 4 + [False] * 3),
+        (8, "stop-move", [False] * 3 + [True] * 4),
+        (8, "uniform", [True] * 7),
+        (3, "move-stop", [True, False]),
+        (4, "stop-move", [False, True, True]),
+    ],
+)
+def test_motion_steps_and_offsets(frames, motion, moves):
+    assert conv.motion_steps(frames, motion) == moves
+    offsets = conv.motion_offsets(moves, 3)
+    assert offsets[0] == 0 and len(offsets) == frames
+    assert [b - a for a, b in itertools.pairwise(offsets)] == [3 if m else 0 for m in moves]
+
+
+def test_volume_response_names_the_frames_that_answer():
+    """Output frame j answers when its window of frames changes; a window with a move out of the picture does not."""
+    image = np.zeros((8, 8))
+    image[2:4, 2:4] = 1.0
+    steps = [True, True, False, False, True]  # the last move carries it out of the picture
+    video = conv.sliding_frames(image, [0, 1, 2, 2, 2, 9], (0, 1))
+    kernel = conv.motion_kernel(2)[None, None]
+    out = conv.convolve(video[None, None], kernel, 3).numpy()[0, 0]
+    info = conv.volume_response(video, out, steps, 2)
+    assert info["responding_frames"] == [1, 2, 5] and info["silent_frames"] == [3, 4]
+    assert info["moving_windows"] == [1, 2, 5] and info["changing_windows"] == [1, 2, 5]
+    assert len(info["output_frame_max"]) == 5 and info["output_frame_max"][2] < conv.ZERO
+
+
+def test_the_motion_kernel_weights_sum_to_zero():
+    for depth in (2, 3, 5):
+        assert abs(conv.motion_kernel(depth).sum()) < 1e-12
+
+
+def test_stride_padding_dilation_reads_come_from_autograd():
+    arrays, info = conv.stride_padding_dilation()
+    by = {case["name"]: case for case in info["cases"]}
+    assert {name: case["output_side"] for name, case in by.items()} == {
+        "plain": 5, "stride": 3, "padding": 7, "dilation": 3}  # fmt: skip
+    assert all(case["output_side"] == case["formula_side"] for case in info["cases"])
+    assert by["stride"]["second_offset"] == 2 and by["plain"]["second_offset"] == 1
+    assert by["dilation"]["first_span"] == 5 and by["padding"]["first_reads_padding"] == 5
+    reads, cells = arrays["spd_reads"], arrays["spd_cells"]
+    assert reads.shape == (4, 2, 9, 9) and cells.shape == (4, 9, 9)
+    assert all(reads[i, j].sum() == 9 for i in range(4) for j in range(2))  # a 3 x 3 kernel reads 9 cells
+    assert (cells[2] >= 1).sum() == 81 and (cells[0] == 2).sum() == 49  # padding 1: a 9 x 9 padded grid
+    # dilation 2: the first output reads rows and columns 0, 2, 4 of the input (grid offset by the margin 1)
+    rows, cols = np.nonzero(reads[3, 0])
+    assert sorted(set(rows - 1)) == [0, 2, 4] and sorted(set(cols - 1)) == [0, 2, 4]
+
+
+def test_shown_filters_take_the_kinds_in_turn():
+    kinds = ["edge", "edge", "ink", "edge", "paper", "edge"]
+    strength = np.array([0.1, 0.9, 0.5, 0.3, 0.2, 0.8])
+    assert conv.shown_filters(kinds, strength, 4) == [2, 3, 5, 6]  # edge 2, ink 3, paper 5, then edge 6
+    assert conv.shown_filters(kinds, strength, 10) == [1, 2, 3, 4, 5, 6]  # capped at the filter count
+    assert conv.shown_filters(kinds, strength, 1) == [2]
+
+
+def test_the_second_layer_shape_comes_from_the_network(computed):
+    """The tiny CNN max-pools 28 x 28 to 14 x 14 before its second layer, which takes all 8 first-layer maps."""
+    _, metrics = computed
+    layer = metrics["second_layer"]
+    assert layer["input_shape"] == [1, FILTERS_1, 14, 14] and layer["input_extent"] == [14, 14, FILTERS_1]
+    assert layer["first_layer_output_extent"] == [28, 28, FILTERS_1] and layer["pooled"] is True
+    assert layer["kernel_shape"] == [4, FILTERS_1, 3, 3] and layer["output_shape"] == [1, 4, 14, 14]
+    assert layer["max_abs_difference_from_network"] < 1e-4  # float32 network against float64 maps
+
+
+def test_weights_without_the_architecture_are_refused(tmp_path, inputs):
+    arrays = weight_arrays()
+    arrays["meta"] = np.array('{"format": "ml-explainers-cnn/1", "mean": 0.3, "std": 0.35}')
+    message = fails(tmp_path, inputs, weights=write_weights(tmp_path / "old.npz", arrays))
+    assert "old.npz: cannot rebuild the CNN from its weights" in message
+
+
+def test_drawn_images_give_the_expected_outcomes(tmp_path):
+    """On the drawn rectangle the row's edges sit at its borders, and moving 8 pixels a frame carries it out."""
+    data = write_shapes_dataset(tmp_path / "shapes.npy")
+    weights = write_weights(tmp_path / "w.npz")
+    argv = [*with_flags(test_image=RECTANGLE, volume_shift=8, volume_motion="uniform", volume_frames=5),
+            "--data", data, "--weights", weights, "--arrays", "a", "--metrics", "m"]  # fmt: skip
+    settings = conv.settings_from(conv.build_parser().parse_args([str(a) for a in argv]))
+    arrays, metrics = conv.compute(data, weights, settings)
+    np.testing.assert_array_equal(arrays["image"], shapes_images()[RECTANGLE] / 255.0)
+    row = metrics["image_row"]
+    assert (row["ink_first_column"], row["ink_last_column"]) == (9, 18)
+    assert abs(row["edge_max_column"] - 9) <= 1 and abs(row["edge_min_column"] - 18) <= 1
+    depth = metrics["depth_condition"]
+    assert depth["direction"] == "right" and depth["offsets"] == [0, 8, 16, 24, 32]
+    assert depth["ink_share"][:2] == [1.0, 1.0] and depth["ink_share"][2] == pytest.approx(0.3)
+    assert depth["ink_share"][3:] == [0.0, 0.0]
+    assert depth["responding_frames"] == [1, 2, 3] and depth["moving_windows"] == [1, 2, 3, 4]
+    outlines = metrics["outlines"]
+    assert outlines["sobel_x_on_left_right"] > outlines["sobel_x_on_top_bottom"]
+    assert outlines["sobel_y_on_top_bottom"] > outlines["sobel_y_on_left_right"]
 
 
 def test_weights_without_batch_norm_use_the_bias(tmp_path, inputs):
@@ -262,7 +377,7 @@ def test_bad_weights_give_a_clear_error(tmp_path, inputs, change, words):
             arrays[key] = value
     if "model.conv1.weight" in change and change["model.conv1.weight"] is not None:
         # keep the batch-norm arrays consistent with the new filter count, so only the intended check fires
-        for key in [k for k in arrays if k.startswith("model.norm1.")]:
+        for key in [k for k in arrays if k.startswith("model.norm1.") and arrays[k].ndim == 1]:
             arrays[key] = arrays[key][: change["model.conv1.weight"].shape[0]]
     message = fails(tmp_path, inputs, weights=write_weights(tmp_path / "bad.npz", arrays))
     assert words in message and "bad.npz" in message
@@ -278,6 +393,9 @@ def test_a_file_that_is_not_npz_is_refused(tmp_path, inputs):
     ("flags", "words"),
     [
         (["--volume-kernel-depth", "4"], "--volume-kernel-depth must be at least 2 and smaller than --volume-frames"),
+        (["--volume-shift", "9"], "--volume-shift must be from 0 to 8"),
+        (["--volume-motion", "jump"], "--volume-motion: invalid choice"),
+        (["--stack-filters", "0"], "--stack-filters must be at least 1"),
         (["--test-image", "20"], "--test-image 20: the dataset holds test images 0 to 19"),
         (["--image-row", "28"], "--image-row must be from 0 to 27"),
         (["--mains-hz", "1500"], "--mains-hz must be below half of --signal-rate-hz"),
@@ -300,7 +418,10 @@ def test_errors_reach_the_shell_as_one_line(tmp_path, inputs):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("flag", ["--seed", "--signal-samples", "--grid-kernels", "--multichannel-filter"])
+@pytest.mark.parametrize(
+    "flag",
+    ["--seed", "--signal-samples", "--grid-kernels", "--multichannel-filter", "--volume-motion", "--learned-shown"],
+)
 def test_every_setting_flag_is_required(tmp_path, inputs, flag):
     """No setting has a default in the script (the config's schema holds them): leaving one out is an error."""
     tiny = [str(a) for a in TINY_ARGS]

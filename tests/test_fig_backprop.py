@@ -21,6 +21,7 @@ from backprop.figures import agreement, flow, grad_norms, loss, puzzle, rounds
 from backprop_inputs import FIGURE_OPTIONS, build_run
 from conftest import ROOT, SCRIPT_ENV, run_script, run_twice
 from kit.cli import PipelineError
+from kit.formats import upper_bound
 from kit.io import load_npz, save_npz
 
 SCRIPTS_BY_NAME = {
@@ -78,7 +79,11 @@ def test_loss_sidecar_holds_the_first_and_last_evaluation(run: dict, figures: di
     assert meta["first"]["train_loss"] == pytest.approx(history["train_loss"][0], rel=1e-9)
     assert meta["last"]["test_accuracy"] == pytest.approx(history["test_accuracy"][-1], rel=1e-9)
     assert meta["loss_falls"] is bool(history["train_loss"][-1] < history["train_loss"][0]) is True
-    assert f"{history['train_loss'][0]:.2f} to {history['train_loss'][-1]:.2f} nats" in meta["title"]
+    assert f"from {history['train_loss'][0]:.3f} to {history['train_loss'][-1]:.3f} nats" in meta["title"]
+    rises = int(np.sum(np.diff(history["train_loss"]) > 0))
+    assert meta["train_loss_rises"] == rises and meta["evaluations"] == len(history["eval_step"]) - 1
+    # The tiny run's loss falls at every evaluation; a title never says "falls" for a loss that rose.
+    assert ("falls at every evaluation" in meta["title"]) == (rises == 0)
 
 
 def test_grad_norm_sidecar_ranks_the_layers_by_median(run: dict, figures: dict) -> None:
@@ -178,3 +183,43 @@ def test_an_empty_input_file_is_refused_before_reading(run: dict, tmp_path: Path
     with pytest.raises(PipelineError, match=r"puzzle\.json: is empty"):
         puzzle.main(["--puzzle", str(empty), "--output", str(tmp_path / "p.svg"), "--meta", str(tmp_path / "p.json")])
     assert not (tmp_path / "p.svg").exists()
+
+
+def test_loss_title_follows_a_rising_loss(run: dict, tmp_path: Path) -> None:
+    """A history whose loss ends above its start, and one that rises between evaluations: the titles say so."""
+    arrays = load_npz(run["history"])
+    metrics = json.loads(run["metrics"].read_text())
+    rising = {**arrays, "train_loss": arrays["train_loss"][::-1].copy()}
+    meta = loss.describe(rising, metrics)
+    assert "does not fall overall" in meta["title"] and meta["loss_falls"] is False
+    bumpy = arrays["train_loss"].copy()
+    bumpy[3] = bumpy[2] + 0.01  # one rise, the end still below the start
+    meta = loss.describe({**arrays, "train_loss": bumpy}, metrics)
+    n = len(bumpy) - 1
+    assert f"falls overall, from {bumpy[0]:.3f} to {bumpy[-1]:.3f} nats" in meta["title"]
+    assert f"above the evaluation before at 1 of {n} evaluations" in meta["title"]
+
+
+def test_agreement_title_and_alt_write_bounds_rounded_up(run: dict, figures: dict) -> None:
+    history = load_npz(run["history"])
+    _, meta = figures["agreement"]
+    worst = {layer: float(history[f"relative_error_{layer}"].max()) for layer in LAYERS}
+    for value in worst.values():
+        text = upper_bound(value)
+        mantissa, exponent = text.split(" × 10")
+        exponent = int(exponent.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+        assert float(mantissa) * 10.0**exponent >= value
+        assert f"at most {text}" in meta["alt"]
+    assert f"at most {upper_bound(max(worst.values()))}" in meta["title"]
+
+
+def test_flow_title_follows_the_factors(run: dict) -> None:
+    """Slopes that do not shrink the signal, and weights that shrink it, are described as such."""
+    arrays = load_npz(run["history"])
+    metrics = json.loads(run["metrics"].read_text())
+    changed = {**arrays}
+    changed["message_dick"] = arrays["message_harry_to_dick"] * 1.5  # Dick's "slope" enlarges the signal
+    changed["message_dick_to_tom"] = changed["message_dick"] * 0.5  # Dick's weights shrink it
+    title = flow.describe(changed, metrics, 25)["title"]
+    assert "slope shrinks" not in title and "the sigmoid slopes multiply the error signal by ×1.50 at Dick" in title
+    assert "enlarges" not in title

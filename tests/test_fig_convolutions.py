@@ -15,18 +15,31 @@ import pytest
 from conftest import ROOT, SCRIPT_ENV, run_script, run_twice
 from conv_inputs import FILTERS_1, TINY_ARGS, write_dataset, write_weights
 from convolutions import compute as conv
-from convolutions.figures import edges_2d, image_row_1d, learned_filters, multichannel_2d, over_2d, signal_1d, volume_3d
+from convolutions.figures import (
+    edges_2d,
+    filter_stack,
+    image_row_1d,
+    learned_filters,
+    multichannel_2d,
+    over_2d,
+    signal_1d,
+    stride_padding_dilation,
+    volume_3d,
+)
 from kit.cli import PipelineError
 from kit.io import load_npz, save_npz, write_json
 
+#: Every figure, in the order of workflow/explainers/convolutions.yaml (so in the page's numbering).
 FIGURES = {
     "signal_1d": signal_1d,
     "image_row_1d": image_row_1d,
     "over_2d": over_2d,
     "edges_2d": edges_2d,
-    "multichannel_2d": multichannel_2d,
     "learned_filters": learned_filters,
+    "filter_stack": filter_stack,
+    "multichannel_2d": multichannel_2d,
     "volume_3d": volume_3d,
+    "stride_padding_dilation": stride_padding_dilation,
 }
 
 
@@ -109,15 +122,49 @@ def test_learned_filters_figure_numbers(drawn, outputs):
     sums = a["learned_filters"].reshape(FILTERS_1, -1).sum(axis=1)
     for kind, edge, total in zip(meta["kinds"], metrics["learned"]["edge_like"], sums, strict=True):
         assert kind == ("edge" if edge else "ink" if total > 0 else "paper")
-    assert f"{meta['counts']['edge']} of {FILTERS_1} are edge detectors" in meta["title"]
+    assert meta["kinds"] == metrics["learned"]["kinds"]
+    assert meta["shown"] == metrics["learned"]["shown"] and len(meta["shown"]) == 4  # --learned-shown 4
+    assert meta["title"].startswith(f"4 of the trained CNN's {FILTERS_1} first-layer 3 × 3 filters")
+    assert f"of all {FILTERS_1}, {meta['counts']['edge']} are edge filters" in meta["title"]
 
 
-def test_volume_figure_numbers(drawn):
-    meta = drawn["volume_3d"][1]
+def test_learned_filters_are_drawn_large_with_their_weights(drawn):
+    """Issue: the filters printed about 3 mm wide. Now each drawn filter's panel is a sixth of the figure's width."""
+    svg = drawn["learned_filters"][0]
+    assert svg.count("<image") >= 2 * 4  # a filter and a map per drawn filter
+
+
+def test_filter_stack_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["filter_stack"][1]
+    metrics = json.loads(outputs["metrics"].read_text())
+    assert meta["count"] == 3 == len(a["stack_maps"]) and meta["filters"] == metrics["stack"]["filters"]
+    assert meta["output_extent"] == [28, 28, 3] and meta["kernel_extent"] == [3, 3]
+    assert "stacks them into one 28 × 28 × 3 output" in meta["title"]
+    for i, number in enumerate(meta["filters"]):  # the stacked filters are the CNN's own, by number
+        np.testing.assert_array_equal(a["stack_filters"][i], a["learned_filters"][number - 1])
+        np.testing.assert_allclose(a["stack_maps"][i], a["learned_maps"][number - 1], atol=1e-12)
+
+
+def test_stride_padding_dilation_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["stride_padding_dilation"][1]
+    assert meta["output_sides"] == {"plain": 5, "stride": 3, "padding": 7, "dilation": 3}
+    assert meta["second_offsets"]["stride"] == 2 and meta["first_spans"]["dilation"] == 5
+    assert "torch returns 5 × 5, 3 × 3, 7 × 7, 3 × 3" in meta["title"]
+    assert a["spd_reads"].shape == (4, 2, 9, 9)
+
+
+def test_volume_figure_numbers(drawn, outputs):
+    a, meta = arrays_of(outputs), drawn["volume_3d"][1]
     assert meta["frames"] == 4 and meta["kernel_shape"] == [2, 3, 3] and meta["output_shape"] == [3, 26, 26]
     assert meta["directions"] == 3 and meta["full_depth_directions"] == 2
     assert meta["full_depth_output_shape"] == [1, 26, 26]
     assert "can't be greater than actual input size" in meta["too_deep_error"]
+    # move-stop: it moves into frames 2 and 3, then stands still; output 3's window (frames 3 and 4) is still
+    assert meta["frame_labels"] == ["start", "moved", "moved", "still"]
+    peaks = np.abs(a["volume_output"]).reshape(3, -1).max(axis=1)
+    assert meta["responding_frames"] == [j + 1 for j in range(3) if peaks[j] > 1e-9] == [1, 2]
+    assert meta["silent_frames"] == [3]
+    assert "output frames 1 and 2 answer" in meta["alt"] and "frame 3 is 0" in meta["alt"]
 
 
 def test_plotting_never_imports_torch():

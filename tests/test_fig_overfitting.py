@@ -1,10 +1,11 @@
 """Tests for the overfitting figures: valid, reproducible SVGs and sidecars whose numbers match the inputs.
 
-``write_model_inputs`` writes a small but self-consistent ``history.json``, ``diagnostics.npz`` and
-``metrics.json`` (as models/train.py writes them) into a folder; every expected number below is computed from those
-files with plain numpy, not with the figure scripts' code, so a recorded real training run can replace the
-synthetic one without changing the tests. Each script runs once by its CLI and once in-process; both must
-write the same bytes.
+Inputs come in two kinds: synthetic runs written by ``overfitting_inputs.write_run`` (three seeds whose outcome is
+chosen: the puzzle, flat accuracy, no rise, falling accuracy) and the small real training runs recorded in
+``tests/data/recorded/seed-{1,2,3}`` by ``tests/data/record_history.py``. Every expected number below is computed
+from those files with plain numpy (and scipy for the McNemar test), not with the figure scripts' code. Each script
+runs once by its CLI and once in-process; both must write the same bytes. Every sidecar's caption ``notice`` must be
+a well-formed fact (``kit.facts``) whose chosen sentence agrees with the numbers.
 """
 
 from __future__ import annotations
@@ -17,22 +18,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 
 import conftest
-from conftest import ROOT, SCRIPT_ENV, SCRIPTS, run_script, synthetic_images
+from conftest import ROOT, SCRIPT_ENV, SCRIPTS, run_script
 from kit.cli import PipelineError, run_cli
-from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_split, make_records, save_records
+from kit.facts import checked
 from kit.io import save_npz, write_json
 from models import modelio as modelio
-from models.calibration import epoch_diagnostics
-from overfitting import epochs
 from overfitting.figures import confidence as fig_confidence
-from overfitting.figures import confusion as fig_confusion
 from overfitting.figures import curves as fig_curves
 from overfitting.figures import loss_histograms as fig_loss_histograms
 from overfitting.figures import loss_split as fig_loss_split
 from overfitting.figures import reliability as fig_reliability
-from overfitting.figures import test_grid as fig_test_grid
+from overfitting.figures import temperature as fig_temperature
+from overfitting_inputs import write_run
 
 FIGURE_SCRIPTS = (
     "overfitting/figures/curves.py",
@@ -40,166 +40,55 @@ FIGURE_SCRIPTS = (
     "overfitting/figures/confidence.py",
     "overfitting/figures/loss_histograms.py",
     "overfitting/figures/reliability.py",
-    "overfitting/figures/confusion.py",
-    "overfitting/figures/test_grid.py",
+    "overfitting/figures/temperature.py",
 )
 
-# --------------------------------------------------------------------------------------------------------
-# Inputs: a synthetic training run that overfits the way the explainer describes
-# --------------------------------------------------------------------------------------------------------
-
-N_VAL, N_CLASSES, EPOCHS = 600, 10, 12
-
-
-def synthetic_val_logits(labels: np.ndarray, epoch: int, rng_seed: int = 7) -> np.ndarray:
-    """Validation logits at ``epoch``: margins improve slowly (accuracy creeps up) while the scale grows.
-
-    The growing scale makes right answers more confident and wrong ones more confidently wrong, so the mean
-    loss falls, bottoms out and rises again while accuracy keeps rising: the puzzle, in miniature.
-    """
-    rng = np.random.default_rng(rng_seed)  # the same examples at every epoch
-    base = rng.normal(0.0, 1.0, (len(labels), N_CLASSES))
-    margin = rng.normal(2.5, 1.6, len(labels))
-    logits = base.copy()
-    logits[np.arange(len(labels)), labels] += margin + 0.05 * epoch
-    return (0.4 + 0.3 * epoch) * logits
-
-
-def synthetic_test_logits(labels: np.ndarray) -> np.ndarray:
-    """Test logits with known mistakes: within each class the 2nd and 4th image are wrong, class 8 is always
-    wrong and class 9 always right (so the grid must leave a blank cell for each)."""
-    rng = np.random.default_rng(11)
-    logits = rng.normal(0.0, 0.5, (len(labels), N_CLASSES))
-    seen = np.zeros(N_CLASSES, dtype=int)
-    for i, y in enumerate(labels):
-        wrong = y == 8 or (y != 9 and seen[y] in (1, 3))
-        seen[y] += 1
-        target = (y + 1 + i % 3) % N_CLASSES if wrong else y
-        if wrong and target == 9 and y == 8:
-            target = 0
-        logits[i, target] += 2.0 + 0.4 * (i % 7)
-    return logits.astype(np.float32)
-
-
-def write_model_inputs(folder: Path, data: Path) -> dict[str, Path]:
-    """Write history.json, diagnostics.npz and metrics.json of one synthetic run into ``folder``.
-
-    ``data`` is a prepared dataset; its test split provides the test labels. Returns the paths.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    val_labels = np.arange(N_VAL) % N_CLASSES
-    rows = [epoch_diagnostics(synthetic_val_logits(val_labels, e), val_labels) for e in range(1, EPOCHS + 1)]
-    columns = {key: [row[key] for row in rows] for key in rows[0]}
-    epochs = np.arange(1, EPOCHS + 1)
-    train_loss = [float(f"{v:.10g}") for v in 1.6 * np.exp(-0.45 * epochs)]
-    train_accuracy = [float(f"{v:.10g}") for v in 1 - 0.5 * np.exp(-0.4 * epochs)]
-    best = int(np.argmin(columns["val_loss"])) + 1
-    write_json(
-        folder / "history.json",
-        {
-            "model": "overfit",
-            "settings": {"epochs": EPOCHS, "seed": 0},
-            "n_train": 2000,
-            "n_validation": N_VAL,
-            "n_classes": N_CLASSES,
-            "best_epoch": best,
-            "history": {
-                "epoch": epochs.tolist(),
-                "train_loss": train_loss,
-                "train_accuracy": train_accuracy,
-                **columns,
-            },
-        },
-    )
-
-    def per_example(logits: np.ndarray) -> np.ndarray:
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return -log_p[np.arange(len(val_labels)), val_labels]
-
-    logits_best = synthetic_val_logits(val_labels, best).astype(np.float32)
-    logits_last = synthetic_val_logits(val_labels, EPOCHS).astype(np.float32)
-    test_labels = np.asarray(load_split(data, "test").labels, dtype=np.int64)
-    test_logits = synthetic_test_logits(test_labels)
-    save_npz(
-        folder / "diagnostics.npz",
-        val_labels=val_labels.astype(np.int64),
-        val_logits_best=logits_best,
-        val_logits_last=logits_last,
-        val_loss_best=per_example(logits_best.astype(np.float64)),
-        val_loss_last=per_example(logits_last.astype(np.float64)),
-        best_epoch=np.int64(best),
-        last_epoch=np.int64(EPOCHS),
-        test_labels=test_labels,
-        test_logits=test_logits,
-        test_index=np.arange(len(test_labels), dtype=np.int64),
-    )
-
-    predicted = test_logits.argmax(axis=1)
-    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=int)
-    np.add.at(confusion, (test_labels, predicted), 1)
-    write_json(
-        folder / "metrics.json",
-        {
-            "model": "cnn",
-            "n_train": 2000,
-            "n_validation": N_VAL,
-            "n_test": len(test_labels),
-            "parameters": 1234,
-            "epochs": EPOCHS,
-            "best_epoch": best,
-            "test_accuracy": float(np.trace(confusion) / len(test_labels)),
-            "test_loss": 1.0,
-            "class_names": list(CLASS_NAMES),
-            "confusion_matrix": confusion.tolist(),
-            "per_class_accuracy": (np.diag(confusion) / confusion.sum(axis=1)).tolist(),
-            "final": {},
-            "settings": {},
-        },
-    )
-    return {
-        "history": folder / "history.json",
-        "diagnostics": folder / "diagnostics.npz",
-        "metrics": folder / "metrics.json",
-        "data": data,
-    }
-
+#: The paired test's thresholds at the config schema's defaults, as the declaration passes them.
+PAIRED = ["--min-loss-rise-percent", "5", "--min-accuracy-rise-points", "0.2", "--significance-level", "0.05"]
 
 #: A small real run of models/train.py on real images, recorded by tests/data/record_history.py.
 RECORDED = Path(__file__).resolve().parent / "data" / "recorded"
 
+SEEDS = (1, 2, 3)
+
+
+def files_of(folders: list[Path]) -> dict[str, object]:
+    """The inputs as the figures take them: lists per seed, and the first seed's files alone."""
+    return {
+        "histories": [f / "history.json" for f in folders],
+        "diagnostics_all": [f / "diagnostics.npz" for f in folders],
+        "history": folders[0] / "history.json",
+        "diagnostics": folders[0] / "diagnostics.npz",
+        "metrics": folders[0] / "metrics.json",
+    }
+
 
 @pytest.fixture(scope="module", params=["synthetic", "recorded"])
-def inputs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The three model files and the prepared dataset (the figures only read them), once per module and kind.
+def inputs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Three seeds' model files (the figures only read them), once per module and kind.
 
-    ``synthetic``: a history built here from random logits; ``recorded``: the small real training run in
-    ``tests/data/recorded`` (copied, so no test can change it).
+    ``synthetic``: three runs that show the puzzle with flat accuracy; ``recorded``: the small real training runs in
+    ``tests/data/recorded`` (copied, so no test can change them).
     """
-    folder = tmp_path_factory.mktemp(f"model-inputs-{request.param}")
-    if request.param == "recorded":
-        for name in ("history.json", "diagnostics.npz", "metrics.json", "fashion-mnist.npy"):
-            shutil.copyfile(RECORDED / name, folder / name)
-        return {
-            "history": folder / "history.json",
-            "diagnostics": folder / "diagnostics.npz",
-            "metrics": folder / "metrics.json",
-            "data": folder / "fashion-mnist.npy",
-        }
-    data = folder / "fashion-mnist.npy"
-    (train_x, train_y), (test_x, test_y) = synthetic_images(200, seed=3), synthetic_images(50, seed=4)
-    save_records(data, np.concatenate([make_records(train_x, train_y, TRAIN), make_records(test_x, test_y, TEST)]))
-    return write_model_inputs(folder, data)
+    root = tmp_path_factory.mktemp(f"model-inputs-{request.param}")
+    folders = []
+    for seed in SEEDS:
+        folder = root / f"seed-{seed}"
+        if request.param == "recorded":
+            folder.mkdir()
+            for name in ("history.json", "diagnostics.npz", "metrics.json"):
+                shutil.copyfile(RECORDED / f"seed-{seed}" / name, folder / name)
+        else:
+            write_run(folder, "flat", seed)
+        folders.append(folder)
+    return files_of(folders)
 
 
 @pytest.fixture(scope="module")
-def synthetic_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def synthetic_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The synthetic inputs alone, for the malformed-input tests whose messages quote its sizes."""
-    folder = tmp_path_factory.mktemp("model-inputs-malformed")
-    data = folder / "fashion-mnist.npy"
-    (train_x, train_y), (test_x, test_y) = synthetic_images(200, seed=3), synthetic_images(50, seed=4)
-    save_records(data, np.concatenate([make_records(train_x, train_y, TRAIN), make_records(test_x, test_y, TEST)]))
-    return write_model_inputs(folder, data)
+    root = tmp_path_factory.mktemp("model-inputs-malformed")
+    return files_of([write_run(root / f"seed-{seed}", "flat", seed)["history.json"].parent for seed in SEEDS])
 
 
 def read(path: Path) -> dict:
@@ -226,9 +115,11 @@ def io_flags(folder: Path, name: str) -> list[str]:
 
 
 def run_twice(script: str, module: object, args: list, out: Path, name: str) -> tuple[str, dict]:
-    """``conftest.run_twice``, and no NaN may reach a sidecar (missing values are written as null)."""
+    """``conftest.run_twice``; no NaN may reach a sidecar, and its notice must be a well-formed fact."""
     svg, meta = conftest.run_twice(script, module, args, out, name)
     assert "nan" not in json.dumps(meta).lower()
+    checked(meta["notice"], f"{name}.notice")
+    assert meta["notice"]["text"].startswith("Notice ")
     return svg, meta
 
 
@@ -237,73 +128,146 @@ def svg_text(line: str) -> str:
     return f"<!-- {line} -->"
 
 
+def paired(diagnostics: Path) -> tuple[int, int, float, int]:
+    """Independently: images wrong at e* and right at the end (b), the reverse (c), the exact two-sided p, N."""
+    d = npz(diagnostics)
+    labels = d["val_labels"]
+    right_best = d["val_logits_best"].argmax(axis=1) == labels
+    right_last = d["val_logits_last"].argmax(axis=1) == labels
+    b, c = int((~right_best & right_last).sum()), int((right_best & ~right_last).sum())
+    p = binomtest(min(b, c), b + c, 0.5).pvalue if b + c else 1.0
+    return b, c, p, len(labels)
+
+
 # --------------------------------------------------------------------------------------------------------
-# Tests: the figures drawn from history.json
+# Tests: the curves over every seed
 # --------------------------------------------------------------------------------------------------------
 
 
-def test_curves_show_the_puzzle(inputs, tmp_path):
-    svg, meta = run_twice(
-        "overfitting/figures/curves.py",
-        fig_curves,
-        ["--history", inputs["history"], "--label", "small unregularised CNN"],
-        tmp_path,
-        "curves",
-    )
-    h = read(inputs["history"])["history"]
-    val_loss, val_acc = np.array(h["val_loss"]), np.array(h["val_accuracy"])
-    best = int(np.argmin(val_loss)) + 1
-    assert meta["best_epoch"] == best == read(inputs["history"])["best_epoch"]
-    assert meta["epochs"] == len(val_loss)
-    assert meta["val_loss_best"] == pytest.approx(val_loss.min(), rel=1e-9)
-    assert meta["val_loss_last"] == pytest.approx(val_loss[-1], rel=1e-9)
-    rise = val_loss[-1] / val_loss.min() - 1
-    gain = 100 * (val_acc[-1] - val_acc[best - 1])
-    assert meta["val_loss_rise_ratio"] == pytest.approx(rise, rel=1e-9)
-    assert meta["val_accuracy_gain_points"] == round(gain, 1)
-    assert meta["val_accuracy_max_epoch"] == int(np.argmax(val_acc)) + 1
-    if rise >= epochs.RISE_THRESHOLD and gain >= 0.05:  # the fixture's run overfits this way
-        assert meta["pattern"] == "loss_rises_accuracy_gains"
-        assert meta["title"] == (
-            f"Small unregularised CNN: validation loss rises {100 * rise:.0f} % after epoch {best} while "
-            f"validation accuracy still gains {gain:.1f} points"
-        )
-    assert f"{100 * val_acc[-1]:.1f} %" in meta["alt"]
-    for text in ("cross-entropy loss (nats)", "accuracy (%)", "epoch", f"lowest validation loss (epoch {best})"):
+def test_curves_over_the_seeds(inputs, tmp_path):
+    args = ["--history", *inputs["histories"], "--diagnostics", *inputs["diagnostics_all"], *PAIRED]
+    svg, meta = run_twice("overfitting/figures/curves.py", fig_curves, args, tmp_path, "curves")
+    assert meta["n_seeds"] == 3 and meta["seeds"] == list(SEEDS)
+    statuses = []
+    for run, history_path, diagnostics_path in zip(meta["runs"], inputs["histories"], inputs["diagnostics_all"],
+                                                   strict=True):  # fmt: skip
+        history = read(history_path)
+        loss, accuracy = np.array(history["history"]["val_loss"]), np.array(history["history"]["val_accuracy"])
+        best = int(np.argmin(loss)) + 1
+        assert run["best_epoch"] == best == history["best_epoch"]
+        assert run["val_loss_rise_percent"] == pytest.approx(100 * (loss[-1] / loss.min() - 1), rel=1e-8)
+        b, c, p, n = paired(diagnostics_path)
+        assert (run["n_fixed"], run["n_broken"]) == (b, c)
+        assert run["mcnemar_p"] == pytest.approx(p, rel=1e-8)
+        assert run["val_accuracy_change_points"] == pytest.approx(100 * (accuracy[-1] - accuracy[best - 1]), abs=1e-6)
+        assert 100 * (b - c) / n == pytest.approx(run["val_accuracy_change_points"], abs=1e-9)
+        rose = best < len(loss) and 100 * (loss[-1] / loss.min() - 1) >= 5
+        status = "up" if p < 0.05 and b > c and 100 * (b - c) / n >= 0.2 else "down" if p < 0.05 and c > b else "flat"
+        statuses.append((rose, status if best < len(loss) else "none"))
+        assert run["loss_rose"] == rose and run["accuracy"] == statuses[-1][1]
+    # The title names the accuracy change as the test judged it, never as a bare rise.
+    if all(rose for rose, _ in statuses):
+        assert "validation loss rises" in meta["title"] and "after its lowest epoch on all 3 seeds" in meta["title"]
+    for status, words in (("up", "rises significantly"), ("flat", "shows no significant change"),
+                          ("down", "falls significantly")):  # fmt: skip
+        count = sum(s == status for _, s in statuses)
+        if count:
+            assert words + (" on all 3 seeds" if count == 3 else f" on {count} of 3 seeds") in meta["title"]
+        else:
+            assert words not in meta["title"]
+    assert meta["title"].startswith("Unregularised CNN on ")
+    assert "exact McNemar tests at the 0.05 level" in meta["title"]
+    for text in ("cross-entropy loss (nats)", "accuracy (%)", "epoch", "training (mean of 3 seeds, band: range)"):
         assert svg_text(text) in svg
-    assert svg.count(svg_text("epoch")) == 2
+    bests = sorted({r["best_epoch"] for r in meta["runs"]})
+    assert svg_text(f"each seed's lowest validation loss (epoch{'s' if len(bests) > 1 else ''} "
+                    f"{', '.join(map(str, bests))})") in svg  # fmt: skip
+    for seed in SEEDS:
+        assert f"Seed {seed}: " in meta["alt"]
 
 
-def test_curves_of_a_model_that_does_not_overfit(inputs, tmp_path):
-    """Cut the history at its best epoch: the losses then fall together and the title must say so."""
+def test_curves_of_one_seed_that_does_not_overfit(inputs, tmp_path):
+    """Cut the first history at its best epoch (and its diagnostics to match): no rise, and the title says so."""
     history = read(inputs["history"])
     best = history["best_epoch"]
     history["history"] = {key: values[:best] for key, values in history["history"].items()}
+    history["settings"] = {**history["settings"], "batch_norm": True}
     write_json(tmp_path / "history.json", history)
-    fig_curves.main(
-        ["--history", str(tmp_path / "history.json"), "--label", "regularised CNN", *io_flags(tmp_path, "c")]
-    )
+    d = npz(inputs["diagnostics"])
+    cut = {"val_logits_last": d["val_logits_best"], "val_loss_last": d["val_loss_best"], "last_epoch": np.int64(best)}
+    save_npz(tmp_path / "diagnostics.npz", **{**d, **cut})
+    fig_curves.main(["--history", str(tmp_path / "history.json"), "--diagnostics", str(tmp_path / "diagnostics.npz"),
+                     *PAIRED, *io_flags(tmp_path, "c")])  # fmt: skip
     meta = read(tmp_path / "c.json")
-    assert meta["pattern"] == "losses_fall_together"
-    assert meta["best_epoch"] == meta["epochs"] == best
-    assert meta["title"].startswith(f"Regularised CNN: training and validation loss fall together to epoch {best}")
-    assert f"{100 * history['history']['val_accuracy'][-1]:.1f} %" in meta["title"]
-    assert meta["label"] == "regularised CNN" and "for the regularised CNN" in meta["alt"]
-    # Without a label (only in-process: the command line requires one) the model's name stands in.
-    unlabelled = fig_curves.describe(modelio.read_model_history(tmp_path / "history.json"), None)
-    assert unlabelled["title"].startswith(f"Training and validation loss fall together to epoch {best}")
-    assert unlabelled["label"] is None and "model 'overfit'" in unlabelled["alt"]
+    assert meta["outcome"] == "no_rise" and meta["n_seeds"] == 1
+    assert meta["title"] == (
+        f"Regularised CNN on {history['n_train']:,} training images: validation loss does not end 5 % above its minimum"
+    )
+    assert meta["notice"]["text"] == "Notice that the validation loss ends within 5 % of its minimum."
+    assert "Seed " not in meta["alt"]
 
 
-def test_curves_label_has_no_default(inputs, tmp_path, capsys):
-    """The label comes from the explainer's declaration; leaving it out is a one-line error, nothing written."""
-    argv = ["--history", str(inputs["history"]), *io_flags(tmp_path, "c")]
-    with pytest.raises(PipelineError, match="--label"):
-        fig_curves.main(argv)
+@pytest.mark.parametrize(
+    ("outcomes", "words"),
+    [
+        (["puzzle"] * 3, "validation accuracy rises significantly on all 3 seeds"),
+        (["down", "flat", "flat"], "falls significantly on 1 of 3 seeds"),
+        (["no_rise"] * 3, "validation loss does not end 5 % above its minimum on all 3 seeds"),
+        (["no_rise", "flat", "flat"], "after its lowest epoch on 2 of 3 seeds"),
+    ],
+    ids=["puzzle", "one-falls", "no-rise", "mixed"],
+)
+def test_curves_title_and_notice_follow_the_outcome(tmp_path, outcomes, words):
+    folders = [write_run(tmp_path / f"s{seed}", outcome, seed)["history.json"].parent
+               for seed, outcome in enumerate(outcomes, start=1)]  # fmt: skip
+    fig_curves.main(["--history", *[str(f / "history.json") for f in folders],
+                     "--diagnostics", *[str(f / "diagnostics.npz") for f in folders], *PAIRED,
+                     *io_flags(tmp_path, "c")])  # fmt: skip
+    meta = read(tmp_path / "c.json")
+    assert words in meta["title"]
+    notice = checked(meta["notice"])["text"]
+    changes = [paired(f / "diagnostics.npz") for f in folders]
+    if outcomes == ["puzzle"] * 3:
+        assert notice.startswith("Notice that the validation accuracy ends ") and "above its value" in notice
+        assert all(b > c for b, c, _, _ in changes)
+    elif "down" in outcomes:
+        assert notice.startswith("Notice that the validation accuracy too is lower at the end on 1 of 3 seeds")
+    elif outcomes == ["no_rise"] * 3:
+        assert notice == "Notice that the validation loss ends within 5 % of its minimum on all 3 seeds."
+    else:
+        assert notice == "Notice that the validation loss ends at least 5 % above its minimum on 2 of 3 seeds only."
+
+
+def test_curves_refuse_runs_that_do_not_belong_together(inputs, tmp_path):
+    base = ["--min-loss-rise-percent", "5", "--min-accuracy-rise-points", "0.2", "--significance-level", "0.05"]
+    cases = [
+        (["--history", inputs["history"], "--diagnostics", *inputs["diagnostics_all"][:2]], "give one of each"),
+        (["--history", inputs["history"], "--diagnostics", inputs["diagnostics_all"][1]], "different training runs"),
+        (["--history", inputs["history"], inputs["history"], "--diagnostics", inputs["diagnostics"],
+          inputs["diagnostics"]], "a seed twice"),
+    ]  # fmt: skip
+    for args, words in cases:
+        with pytest.raises(PipelineError, match=words):
+            fig_curves.main([str(a) for a in args] + base + io_flags(tmp_path, "c"))
+    with pytest.raises(PipelineError, match="--significance-level must lie strictly between 0 and 1"):
+        fig_curves.main(["--history", str(inputs["history"]), "--diagnostics", str(inputs["diagnostics"]),
+                         *base[:4], "--significance-level", "1.5", *io_flags(tmp_path, "c")])  # fmt: skip
+    assert not (tmp_path / "c.svg").exists()
+
+
+def test_curves_thresholds_have_no_default(inputs, tmp_path, capsys):
+    """The thresholds come from the config; leaving one out is a one-line error, nothing written."""
+    argv = ["--history", str(inputs["history"]), "--diagnostics", str(inputs["diagnostics"]), *PAIRED[:4],
+            *io_flags(tmp_path, "c")]  # fmt: skip
     assert run_cli(fig_curves.main, argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "--label" in err and len(err.splitlines()) == 1
+    assert err.startswith("error: ") and "--significance-level" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "c.svg").exists()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tests: the figures drawn from one history
+# --------------------------------------------------------------------------------------------------------
 
 
 def test_loss_split_parts_add_up(inputs, tmp_path):
@@ -318,18 +282,26 @@ def test_loss_split_parts_add_up(inputs, tmp_path):
         assert meta[f"val_loss_wrong_part_{which}"] == pytest.approx(h["val_loss_wrong_part"][epoch - 1], rel=1e-9)
         assert meta[f"val_loss_correct_part_{which}"] == pytest.approx(h["val_loss_correct_part"][epoch - 1])
         assert meta[f"val_n_wrong_{which}"] == h["val_n_wrong"][epoch - 1]
-        scaled = h["val_loss_temperature_scaled"][epoch - 1]
-        assert meta[f"val_loss_temperature_scaled_{which}"] == pytest.approx(scaled, rel=1e-9)
     rise = h["val_loss"][-1] - h["val_loss"][best - 1]
     rise_wrong = h["val_loss_wrong_part"][-1] - h["val_loss_wrong_part"][best - 1]
+    rise_right = h["val_loss_correct_part"][-1] - h["val_loss_correct_part"][best - 1]
     assert meta["rise"] == pytest.approx(rise, rel=1e-8)
     assert meta["rise_wrong_part"] + meta["rise_correct_part"] == pytest.approx(rise, rel=1e-6)
+    assert meta["loss_rises"] == (best < last and rise > 0)
     if meta["loss_rises"]:
         assert meta["rise_wrong_fraction"] == pytest.approx(rise_wrong / rise, rel=1e-6)
         assert f"epoch {best}" in meta["title"]
-        if h["val_loss_correct_part"][-1] <= h["val_loss_correct_part"][best - 1]:
+        if rise_right <= 0:
             assert "only the wrongly classified examples" in meta["title"]
-    for text in ("validation loss (nats)", "after temperature scaling", "from wrongly classified examples"):
+        # The notice names the direction of each band from the numbers.
+        wrong_word = "widens" if rise_wrong > 0 else "narrows" if rise_wrong < 0 else "keeps its height"
+        right_word = "widens" if rise_right > 0 else "narrows" if rise_right < 0 else "keeps its height"
+        assert f"wrongly classified examples {wrong_word}" in meta["notice"]["text"]
+        assert f"correctly classified ones {right_word}" in meta["notice"]["text"]
+    # Temperature scaling is not in this figure (the page explains it later, with its own figure).
+    assert "temperature" not in meta["title"].lower() and "temperature" not in meta["alt"].lower()
+    assert svg_text("after temperature scaling") not in svg
+    for text in ("validation loss (nats)", "from wrongly classified examples"):
         assert svg_text(text) in svg
 
 
@@ -343,13 +315,30 @@ def test_confidence_of_right_and_wrong(inputs, tmp_path):
         assert meta[f"{name}_best"] == pytest.approx(h[name][best - 1], rel=1e-9)
         assert meta[f"{name}_last"] == pytest.approx(h[name][-1], rel=1e-9)
         assert meta[f"{name}_last_percent"] == round(100 * h[name][-1], 1)
-    change = 100 * (h["val_confidence_wrong_mean"][-1] - h["val_confidence_wrong_mean"][best - 1])
+    wrong_best, wrong_last = h["val_confidence_wrong_mean"][best - 1], h["val_confidence_wrong_mean"][-1]
+    change = 100 * (wrong_last - wrong_best)
     assert meta["wrong_confidence_change_points"] == round(change, 1)
     assert meta["overconfidence_last_points"] == round(100 * (h["val_confidence_mean"][-1] - h["val_accuracy"][-1]), 1)
     if change > 0.5:
         assert meta["title"].startswith(f"After epoch {best} wrong predictions grow more confident")
-    assert f"{100 * h['val_confidence_wrong_mean'][-1]:.1f} %" in meta["title"]
+    notice = meta["notice"]["text"]
+    assert ("is higher at the last epoch" in notice) == (wrong_last > wrong_best)
+    assert ("is lower at the last epoch" in notice) == (wrong_last < wrong_best)
+    assert f"{100 * wrong_last:.1f} %" in meta["title"]
     assert svg_text("mean confidence, accuracy (%)") in svg
+
+
+def test_confidence_notice_when_wrong_answers_grow_less_sure(tmp_path):
+    """The issue's case: the wrong answers' confidence falls; no caption may say it keeps rising."""
+    folder = write_run(tmp_path / "run", "flat", 1)["history.json"].parent
+    history = read(folder / "history.json")
+    best = history["best_epoch"]
+    wrong = history["history"]["val_confidence_wrong_mean"]
+    wrong[-1] = wrong[best - 1] - 0.1
+    write_json(folder / "history.json", history)
+    fig_confidence.main(["--history", str(folder / "history.json"), *io_flags(tmp_path, "c")])
+    meta = read(tmp_path / "c.json")
+    assert "lower at the last epoch" in meta["notice"]["text"] and "grow less confident" in meta["title"]
 
 
 def test_group_means_may_be_null(inputs, tmp_path):
@@ -365,8 +354,39 @@ def test_group_means_may_be_null(inputs, tmp_path):
     assert read(tmp_path / "c.json")["title"]
 
 
+def test_temperature_compares_like_with_like(inputs, tmp_path):
+    svg, meta = run_twice(
+        "overfitting/figures/temperature.py", fig_temperature, ["--history", *inputs["histories"]], tmp_path, "temp"
+    )
+    removed = []
+    for run, path in zip(meta["runs"], inputs["histories"], strict=True):
+        history = read(path)
+        h, best = history["history"], history["best_epoch"]
+        rise = h["val_loss"][-1] - h["val_loss"][best - 1]
+        scaled = h["val_loss_temperature_scaled"][-1] - h["val_loss_temperature_scaled"][best - 1]
+        assert run["rise"] == pytest.approx(rise, rel=1e-8) and run["scaled_rise"] == pytest.approx(scaled, abs=1e-9)
+        if rise > 0:
+            # Scaled against scaled, unscaled against unscaled: not the scaled last epoch against the unscaled minimum.
+            assert run["removed_percent"] == pytest.approx(100 * (rise - scaled) / rise, rel=1e-8)
+            mixed = 100 * (h["val_loss"][-1] - h["val_loss_temperature_scaled"][-1]) / rise
+            assert run["removed_percent"] != pytest.approx(mixed, rel=1e-6)
+            removed.append(run["removed_percent"])
+        else:
+            assert run["removed_percent"] is None
+    if len(removed) == 3:
+        low, high = f"{min(removed):.0f}", f"{max(removed):.0f}"
+        shown = low if low == high else f"{low}\u2013{high}"
+        assert f"removes {shown} %" in meta["title"]
+    gap_best = np.mean([r["gap_best"] for r in meta["runs"]])
+    gap_last = np.mean([r["gap_last"] for r in meta["runs"]])
+    assert ("is wider at the last epoch" in meta["notice"]["text"]) == (gap_last > gap_best)
+    for text in ("validation loss as it is (mean of 3 seeds, band: range)", "with the epoch's own temperature",
+                 "fitted temperature T"):  # fmt: skip
+        assert svg_text(text) in svg
+
+
 # --------------------------------------------------------------------------------------------------------
-# Tests: the figures drawn from diagnostics.npz and metrics.json
+# Tests: the figures drawn from diagnostics.npz
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -402,8 +422,13 @@ def test_loss_histograms(inputs, tmp_path):
     parts = sum(t[f"{g}_loss_change_part"] for g in ("stayed_right", "stayed_wrong", "fixed", "broken"))
     assert parts == pytest.approx(loss_l.mean() - loss_b.mean(), rel=1e-6)
     stayed = ~right_b & ~right_l
-    if stayed.any() and np.median(loss_l[stayed]) > np.median(loss_b[stayed]):
-        assert f"{np.median(loss_l[stayed]):.2f} nats" in meta["title"]
+    median_b, median_l = np.median(loss_b[stayed]), np.median(loss_l[stayed])
+    if median_l > median_b:
+        assert f"{median_l:.2f} nats" in meta["title"]
+        assert meta["notice"]["text"].startswith("Notice that the examples wrong at both epochs sit further right")
+    # The title's numbers are drawn in the plot: the median loss of the images wrong at both epochs, per panel.
+    for median in (median_b, median_l):
+        assert svg_text(f"wrong at both epochs ({int(stayed.sum()):,}): median {median:.2f} nats") in svg
     width = meta["bin_width"]
     assert meta["bin_edges"][0] == 0 and meta["bin_edges"][-1] >= max(loss_b.max(), loss_l.max())
     assert np.allclose(np.diff(meta["bin_edges"]), width)
@@ -429,6 +454,11 @@ def test_reliability(inputs, tmp_path):
         assert meta[f"ece_{which}"] == pytest.approx(ece, abs=1e-9)
         assert meta[which]["accuracy"] == pytest.approx(right.mean())
         assert f"ECE {100 * ece:.1f} %" in svg  # each panel's title
+        if which == "last":
+            gap = 100 * (confidence.mean() - right.mean())
+            notice = meta["notice"]["text"]
+            assert ("mean confidence exceeds its accuracy" in notice) == (round(gap, 1) >= 0.5)
+            assert ("accuracy exceeds its mean confidence" in notice) == (round(gap, 1) <= -0.5)
     history = read(inputs["history"])  # the history's ECE came from the same epochs' logits
     assert meta["ece_best"] == pytest.approx(history["history"]["val_ece"][history["best_epoch"] - 1], abs=1e-6)
     assert meta["ece_last"] == pytest.approx(history["history"]["val_ece"][-1], abs=1e-6)
@@ -443,108 +473,6 @@ def test_reliability_bins(inputs):
     assert r["bins"]["lower"][0] == 0 and r["bins"]["upper"][-1] == 1
 
 
-def test_confusion(inputs, tmp_path):
-    svg, meta = run_twice(
-        "overfitting/figures/confusion.py",
-        fig_confusion,
-        ["--metrics", inputs["metrics"]],
-        tmp_path,
-        "conf",
-    )
-    metrics = read(inputs["metrics"])
-    confusion = np.array(metrics["confusion_matrix"])
-    assert meta["confusion_matrix"] == metrics["confusion_matrix"]
-    assert meta["n_test"] == confusion.sum() == metrics["n_test"]
-    accuracy = np.trace(confusion) / confusion.sum()
-    assert meta["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
-    assert meta["title"].startswith(f"The CNN classifies {100 * accuracy:.1f} % of the {confusion.sum():,} test")
-    per_class = np.diag(confusion) / confusion.sum(axis=1)
-    assert meta["hardest_class"] == CLASS_NAMES[int(np.argmin(per_class))]
-    off = confusion - np.diag(np.diag(confusion))
-    i, j = np.unravel_index(np.argmax(off), off.shape)
-    assert meta["top_confusions"][0] == {"true": CLASS_NAMES[i], "predicted": CLASS_NAMES[j], "count": int(off[i, j])}
-    for name in CLASS_NAMES:
-        assert svg_text(name) in svg
-    for count in np.unique(confusion):
-        assert svg_text(f"{count:,}") in svg
-    assert svg_text("true class") in svg and svg_text("predicted class") in svg
-
-
-def expected_picks(diagnostics: dict[str, np.ndarray]) -> dict[str, dict]:
-    """Per class the test positions of the first right and first wrong prediction, by a plain loop."""
-    predicted = diagnostics["test_logits"].argmax(axis=1)
-    picks: dict[str, dict] = {name: {"right": None, "wrong": None} for name in CLASS_NAMES}
-    for row in np.argsort(diagnostics["test_index"]):
-        name = CLASS_NAMES[diagnostics["test_labels"][row]]
-        kind = "right" if predicted[row] == diagnostics["test_labels"][row] else "wrong"
-        if picks[name][kind] is None:
-            picks[name][kind] = int(diagnostics["test_index"][row])
-    return picks
-
-
-def test_test_grid(inputs, tmp_path):
-    svg, meta = run_twice(
-        "overfitting/figures/test_grid.py",
-        fig_test_grid,
-        ["--diagnostics", inputs["diagnostics"], "--data", inputs["data"]],
-        tmp_path,
-        "grid",
-    )
-    d = npz(inputs["diagnostics"])
-    picks = expected_picks(d)
-    for cell in meta["cells"]:
-        for kind in ("right", "wrong"):
-            expected = picks[cell["class"]][kind]
-            assert (cell[kind] or {}).get("test_index") == expected
-    assert meta["classes_without_wrong"] == [
-        n for n, p in picks.items() if p["wrong"] is None and p["right"] is not None
-    ]
-    assert meta["classes_without_right"] == [
-        n for n, p in picks.items() if p["right"] is None and p["wrong"] is not None
-    ]
-    predicted = d["test_logits"].argmax(axis=1)
-    wrong = predicted != d["test_labels"]
-    confidence = np.exp(log_softmax(d["test_logits"])).max(axis=1)
-    assert meta["test_accuracy"] == pytest.approx(1 - wrong.mean())
-    assert meta["wrong_confidence_median"] == pytest.approx(np.median(confidence[wrong]), rel=1e-9)
-    assert f"{100 * (1 - wrong.mean()):.1f} %" in meta["title"]
-    # A class with no wrong (or no right) prediction leaves a blank cell with a note; the synthetic run has one
-    # of each (Ankle boot always right, Bag always wrong), a recorded real run may have none.
-    blanks = meta["classes_without_wrong"] + meta["classes_without_right"]
-    assert bool(blanks) == (meta["note"] is not None)
-    for name in blanks:
-        assert name in meta["note"]
-        assert svg_text(f"no {name} test image") in svg
-    n_wrong_shown = sum(cell["wrong"] is not None for cell in meta["cells"])
-    assert svg.count(f"{fig_test_grid.WRONG_MARK} wrong, confidence") == n_wrong_shown
-    first = meta["cells"][0]
-    assert svg_text(f"true {first['class']} / predicted {first['wrong']['predicted']}") in svg
-
-
-def test_test_grid_follows_test_order_not_row_order(inputs, tmp_path):
-    """Rows of the diagnostics file in another order pick the same images (each row names its test position)."""
-    d = npz(inputs["diagnostics"])
-    order = np.random.default_rng(3).permutation(len(d["test_labels"]))
-    for key in ("test_labels", "test_logits", "test_index"):
-        d[key] = d[key][order]
-    save_npz(tmp_path / "shuffled.npz", **d)
-    fig_test_grid.main(["--diagnostics", str(tmp_path / "shuffled.npz"), "--data", str(inputs["data"]),
-                        *io_flags(tmp_path, "g")])  # fmt: skip
-    fig_test_grid.main(["--diagnostics", str(inputs["diagnostics"]), "--data", str(inputs["data"]),
-                        *io_flags(tmp_path, "h")])  # fmt: skip
-    assert read(tmp_path / "g.json") == read(tmp_path / "h.json")
-    assert (tmp_path / "g.svg").read_bytes() == (tmp_path / "h.svg").read_bytes()
-
-
-def test_test_grid_refuses_another_dataset(inputs, tmp_path):
-    (train_x, train_y), (test_x, test_y) = synthetic_images(20, seed=8), synthetic_images(50, seed=9)
-    other = tmp_path / "other.npy"
-    save_records(other, np.concatenate([make_records(train_x, train_y, TRAIN), make_records(test_x, test_y, TEST)]))
-    with pytest.raises(PipelineError, match=r"diagnostics\.npz: 'test_(labels|index)' .*other\.npy"):
-        fig_test_grid.main(["--diagnostics", str(inputs["diagnostics"]), "--data", str(other),
-                            *io_flags(tmp_path, "g")])  # fmt: skip
-
-
 # --------------------------------------------------------------------------------------------------------
 # Tests: clear errors for missing and malformed inputs
 # --------------------------------------------------------------------------------------------------------
@@ -556,18 +484,14 @@ def test_test_grid_refuses_another_dataset(inputs, tmp_path):
         ("overfitting/figures/curves.py", "--history"),
         ("overfitting/figures/loss_split.py", "--history"),
         ("overfitting/figures/confidence.py", "--history"),
+        ("overfitting/figures/temperature.py", "--history"),
         ("overfitting/figures/loss_histograms.py", "--diagnostics"),
         ("overfitting/figures/reliability.py", "--diagnostics"),
-        ("overfitting/figures/confusion.py", "--metrics"),
-        ("overfitting/figures/test_grid.py", "--diagnostics"),
     ],
 )
 def test_missing_input_exits_1_naming_the_file(inputs, tmp_path, script, flag):
     missing = tmp_path / "nowhere" / "input.file"
-    extra = {
-        "overfitting/figures/test_grid.py": ["--data", str(inputs["data"])],
-        "overfitting/figures/curves.py": ["--label", "CNN"],
-    }.get(script, [])
+    extra = {"overfitting/figures/curves.py": ["--diagnostics", str(inputs["diagnostics"]), *PAIRED]}.get(script, [])
     result = run_script(script, flag, missing, *extra, *io_flags(tmp_path, "f"), check=False)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {missing}: file not found")
@@ -587,9 +511,9 @@ def edit_history(source: Path, target: Path, change: object) -> Path:
     ("change", "message"),
     [
         (lambda d: d["history"].pop("val_loss_wrong_part"), "history lacks column(s) 'val_loss_wrong_part'"),
-        (lambda d: d["history"]["val_loss"].pop(), "'val_loss' has 11 values but 'epoch' has 12"),
+        (lambda d: d["history"]["val_loss"].pop(), "'val_loss' has 7 values but 'epoch' has 8"),
         (lambda d: d.update(best_epoch=1), "'best_epoch' 1 has validation loss"),
-        (lambda d: d.update(best_epoch=99), "'best_epoch' must be an epoch from 1 to 12"),
+        (lambda d: d.update(best_epoch=99), "'best_epoch' must be an epoch from 1 to 8"),
         (lambda d: d["history"]["val_accuracy"].__setitem__(0, 71.0), "must hold fractions from 0 to 1"),
         (lambda d: d["history"]["val_loss"].__setitem__(2, None), "'val_loss' holds null values"),
         (lambda d: d["history"]["epoch"].__setitem__(3, 7), "'epoch' must count 1, 2, ..."),
@@ -624,30 +548,14 @@ def test_malformed_diagnostics_name_file_and_array(synthetic_inputs, tmp_path):
     with pytest.raises(PipelineError, match=r"d\.npz: array 'val_logits_best' has shape"):
         modelio.read_diagnostics(tmp_path / "d.npz")
     save_npz(tmp_path / "e.npz", **{**d, "best_epoch": np.int64(20)})
-    with pytest.raises(PipelineError, match=r"e\.npz: 'best_epoch' 20 must lie from 1 to 'last_epoch' 12"):
+    with pytest.raises(PipelineError, match=r"e\.npz: 'best_epoch' 20 must lie from 1 to 'last_epoch' 8"):
         modelio.read_diagnostics(tmp_path / "e.npz")
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (lambda m: m.pop("confusion_matrix"), "lacks key(s) 'confusion_matrix'"),
-        (lambda m: m.update(test_accuracy=0.99), "'test_accuracy' 0.99 differs from the confusion matrix's"),
-        (lambda m: m["confusion_matrix"].pop(), "'confusion_matrix' must be 10 rows of 10"),
-        (lambda m: m.update(n_test=7), "'confusion_matrix' counts 50 test images but 'n_test' is 7"),
-    ],
-)
-def test_malformed_metrics_name_file_and_key(synthetic_inputs, tmp_path, change, message):
-    path = edit_history(synthetic_inputs["metrics"], tmp_path / "metrics.json", change)
-    with pytest.raises(PipelineError) as caught:
-        fig_confusion.main(["--metrics", str(path), *io_flags(tmp_path, "c")])
-    assert str(caught.value).startswith(f"{path}: ")
-    assert message in str(caught.value)
-
-
-def test_not_json_is_a_clear_error(tmp_path, capsys):
+def test_not_json_is_a_clear_error(synthetic_inputs, tmp_path, capsys):
     (tmp_path / "history.json").write_text("{ not json", encoding="utf-8")
-    argv = ["--history", str(tmp_path / "history.json"), "--label", "CNN", *io_flags(tmp_path, "c")]
+    argv = ["--history", str(tmp_path / "history.json"), "--diagnostics", str(synthetic_inputs["diagnostics"]),
+            *PAIRED, *io_flags(tmp_path, "c")]  # fmt: skip
     assert run_cli(fig_curves.main, argv) == 1
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'history.json'}: not valid JSON")
 
@@ -663,14 +571,14 @@ def test_figures_never_import_torch(inputs, tmp_path):
     The scripts are imported as the workflow runs them: the packages in scripts/ on PYTHONPATH (``SCRIPT_ENV``).
     """
     calls = {
-        "overfitting.figures.curves": ["--history", inputs["history"], "--label", "CNN"],
+        "overfitting.figures.curves": ["--history", *inputs["histories"], "--diagnostics",
+                                       *inputs["diagnostics_all"], *PAIRED],
         "overfitting.figures.loss_split": ["--history", inputs["history"]],
         "overfitting.figures.confidence": ["--history", inputs["history"]],
         "overfitting.figures.loss_histograms": ["--diagnostics", inputs["diagnostics"]],
         "overfitting.figures.reliability": ["--diagnostics", inputs["diagnostics"]],
-        "overfitting.figures.confusion": ["--metrics", inputs["metrics"]],
-        "overfitting.figures.test_grid": ["--diagnostics", inputs["diagnostics"], "--data", inputs["data"]],
-    }
+        "overfitting.figures.temperature": ["--history", *inputs["histories"]],
+    }  # fmt: skip
     assert {name.replace(".", "/") + ".py" for name in calls} == set(FIGURE_SCRIPTS)
     program = "\n".join(
         [
@@ -689,6 +597,8 @@ def test_figures_never_import_torch(inputs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert len(list(tmp_path.glob("*.svg"))) == len(calls)
-    for script in (*FIGURE_SCRIPTS, "overfitting/epochs.py", "models/modelio.py", "models/calibration.py"):
+    modules = (*FIGURE_SCRIPTS, "overfitting/epochs.py", "overfitting/paired.py", "models/modelio.py",
+               "models/calibration.py")  # fmt: skip
+    for script in modules:
         source = (SCRIPTS / script).read_text(encoding="utf-8")
         assert "import torch" not in source and "from torch" not in source, script

@@ -19,12 +19,14 @@ from kit import plotstyle
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, TEST, TRAIN, load_split, make_records, save_records
 from kit.io import save_npz, write_json
-from pca import pcaio
+from pca import classify, pcaio
+from pca.figures import accuracy as fig_pca_accuracy
 from pca.figures import components as fig_pca_components
 from pca.figures import projection as fig_pca_projection
 from pca.figures import reconstructions as fig_pca_reconstructions
 from pca.figures import variance_bar as fig_pca_variance_bar
 from pca.figures import variance_cumulative as fig_pca_variance_cumulative
+from pca.figures import variation_modes as fig_pca_variation_modes
 from pca.pcaio import load_pca
 
 # --------------------------------------------------------------------------------------------------------
@@ -65,7 +67,15 @@ def write_pca_inputs(data: Path, folder: Path) -> dict:
             "solver": "test",
         },
     )
-    return {"pca": folder / "pca.npz", "metrics": folder / "metrics.json", "data": data, **fit}
+    classification = classify.classify(data, folder / "pca.npz", [1, 2, 8, 784], {"0.9": 20})
+    write_json(folder / "classification.json", classification)
+    return {
+        "pca": folder / "pca.npz",
+        "metrics": folder / "metrics.json",
+        "classification": folder / "classification.json",
+        "data": data,
+        **fit,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +98,15 @@ def io_flags(folder: Path, name: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# The five figures
+# The seven figures
 # --------------------------------------------------------------------------------------------------------
+
+
+def fact_text(meta: dict, key: str) -> str:
+    """The sentence of a fact in a sidecar, checked to be a well-formed fact."""
+    from kit.facts import checked
+
+    return checked(meta[key], key)["text"]
 
 
 def test_variance_bar(inputs, tmp_path):
@@ -109,13 +126,32 @@ def test_variance_bar(inputs, tmp_path):
         assert f"{100 * r:.1f} %" in svg  # the value label on the bar (matplotlib keeps text as a comment)
     assert f"{100 * ratios.sum():.1f} %" in meta["title"]
     assert meta["cumulative_percent"] == round(100 * ratios.sum(), 1)
+    # The notice says the first two bars stand out only when each is at least twice the third.
+    stands_out = min(ratios[:2]) >= 2 * ratios[2]
+    assert fact_text(meta, "notice").startswith("Notice how much taller") == stands_out
+
+
+@pytest.mark.parametrize(
+    ("ratios", "start"),
+    [
+        ([0.5, 0.2, 0.1, 0.1, 0.1], "Notice how much taller the first two bars"),
+        ([0.3, 0.2, 0.15, 0.15, 0.2], "Notice the heights"),
+        ([0.5, 0.3, 0.2], "Notice that the first bar"),
+        ([0.4, 0.35, 0.25], "Notice that the two bars"),
+        ([0.6, 0.4], "The bar's label"),
+    ],
+)
+def test_variance_bar_notice_follows_the_bars(ratios, start):
+    n = {5: 3, 3: 2, 2: 1}[len(ratios)]
+    meta = fig_pca_variance_bar.describe(np.array(ratios), n)
+    assert fact_text(meta, "notice").startswith(start)
 
 
 def test_variance_cumulative(inputs, tmp_path):
     svg, meta = run_twice(
         "pca/figures/variance_cumulative.py",
         fig_pca_variance_cumulative,
-        ["--metrics", inputs["metrics"], "--thresholds", "0.9", "0.8", "0.95"],
+        ["--metrics", inputs["metrics"], "--thresholds", "0.9", "0.8", "0.95", "--thread-components", "4"],
         tmp_path,
         "variance_cumulative",
     )
@@ -130,17 +166,38 @@ def test_variance_cumulative(inputs, tmp_path):
         assert f"{100 * float(t):g} % with {k}" in meta["alt"]
         assert f"{100 * float(t):g} % at k = {k}" in svg
     assert meta["n_components"] == 784
+    # The thread's 4 components are marked on the linear panel and on the cumulative curve.
+    four = ratios[:4].sum()
+    assert meta["thread_cumulative"] == pytest.approx(four, rel=1e-9)
+    assert f"the thread's 4: {100 * four:.1f} %" in svg and "thread: 4" in svg
+    assert f"{100 * four:.1f} %" in fact_text(meta, "thread_mark")
+    assert meta["linear_components"] == 12 and "the first 12 components (linear axes)" in svg
+    tenth = ratios[:78].sum()
+    notice = fact_text(meta, "notice")
+    assert f"hold {100 * tenth:.1f} %" in notice
+    assert ("climbs fast at first" in notice) == (tenth >= 0.5)
 
 
 def test_components(inputs, tmp_path):
     svg, meta = run_twice(
         "pca/figures/components.py",
         fig_pca_components,
-        ["--pca", inputs["pca"], "--metrics", inputs["metrics"], "--n-components", "5"],
+        ["--pca", inputs["pca"], "--metrics", inputs["metrics"], "--data", inputs["data"], "--n-components", "5"],
         tmp_path,
         "components",
     )
     shown = inputs["components"][:5]
+    # The outlines on component 1, recomputed from the class means of the training images.
+    train = load_split(inputs["data"], "train")
+    x, y = train.images.reshape(len(train), -1) / 255.0, np.asarray(train.labels)
+    top = x[np.isin(y, [0, 2, 4, 6])].mean(axis=0) >= 0.3
+    shoe_only = (x[np.isin(y, [5, 7, 9])].mean(axis=0) >= 0.3) & ~top
+    assert meta["outlined_pixels"] == {"top": int(top.sum()), "shoe_only": int(shoe_only.sum())}
+    sign = 1 if shown[0][top].mean() >= 0 else -1
+    opposite = int(np.sum(shown[0][shoe_only] * sign < 0))
+    assert f"({int(shoe_only.sum())} pixels, {opposite} of them with the sign opposite" in meta["alt"]
+    both = all(0 < (row > 0).mean() < 1 for row in shown)
+    assert fact_text(meta, "notice").startswith("Notice that each of the 5 components has pixels of both signs") == both
     assert meta["loading_limit"] == pytest.approx(np.abs(shown).max(), rel=1e-9)
     assert meta["positive_fraction"] == pytest.approx((shown > 0).mean(axis=1), abs=1e-4)
     for i, r in enumerate(inputs["explained_variance_ratio"][:5], start=1):
@@ -149,6 +206,59 @@ def test_components(inputs, tmp_path):
     assert "Component 6" not in svg
     assert "loading" in svg  # the one shared colour bar's label
     assert svg.count("loading (") == 1
+
+
+def test_variation_modes(inputs, tmp_path):
+    svg, meta = run_twice(
+        "pca/figures/variation_modes.py",
+        fig_pca_variation_modes,
+        ["--pca", inputs["pca"], "--n-components", "3", "--spread", "2"],
+        tmp_path,
+        "variation_modes",
+    )
+    mean, components, variance = inputs["mean"], inputs["components"], inputs["explained_variance"]
+    sd = np.sqrt(variance[:3])
+    # The scores' standard deviation is the square root of the explained variance: check it on the training images.
+    train = load_split(inputs["data"], "train").flat_float()
+    np.testing.assert_allclose(((train - mean) @ components[:3].T).std(axis=0, ddof=1), sd, rtol=1e-9)
+    low = np.clip(mean - 2 * sd[:, None] * components[:3], 0, 1).sum(axis=1)
+    high = np.clip(mean + 2 * sd[:, None] * components[:3], 0, 1).sum(axis=1)
+    np.testing.assert_allclose(meta["low_ink"], low, rtol=1e-9)
+    np.testing.assert_allclose(meta["high_ink"], high, rtol=1e-9)
+    assert meta["mean_ink"] == pytest.approx(mean.sum(), rel=1e-9)
+    change = np.abs(high - low) / mean.sum()
+    notice = fact_text(meta, "notice")
+    assert f"goes from {low[0]:.0f} to {high[0]:.0f}" in notice
+    assert ("component 1 changes the amount of ink the most" in notice) == (
+        int(np.argmax(change)) == 0 and change[0] >= 0.5
+    )
+    assert svg.count("−2 SD") == 3 and svg.count("+2 SD") == 3 and "comp. 3" in svg
+
+
+@pytest.mark.parametrize("spread", ["0", "-1", "nan"])
+def test_variation_modes_refuse_a_spread_that_is_not_positive(inputs, tmp_path, spread):
+    argv = ["--pca", str(inputs["pca"]), "--n-components", "2", "--spread", spread, *io_flags(tmp_path, "m")]
+    with pytest.raises(PipelineError, match="--spread"):
+        fig_pca_variation_modes.main(argv)
+
+
+def test_accuracy(inputs, tmp_path):
+    svg, meta = run_twice(
+        "pca/figures/accuracy.py",
+        fig_pca_accuracy,
+        ["--classification", inputs["classification"], "--within-pp", "2"],
+        tmp_path,
+        "accuracy",
+    )
+    data = json.loads(inputs["classification"].read_text(encoding="utf-8"))
+    accuracy = np.array(data["correct"]) / data["n_test"]
+    assert meta["counts"] == data["counts"] == [1, 2, 8, 20, 784]
+    best = accuracy.max()
+    enough = next(k for k, a in zip(data["counts"], accuracy, strict=True) if best - a <= 0.02 + 1e-12)
+    assert meta["k_enough"] == enough and meta["k_best"] == data["counts"][int(np.argmax(accuracy))]
+    assert f"at k = {enough}," in fact_text(meta, "notice")
+    assert f"k = {enough}: {100 * accuracy[data['counts'].index(enough)]:.1f} %" in svg
+    assert f"{100 * data['majority_share']:.1f} %" in meta["alt"]
 
 
 def test_reconstructions(inputs, tmp_path):
@@ -260,12 +370,12 @@ def test_counts_below_one_are_refused(inputs, tmp_path, capsys, counts, bad):
 
 @pytest.mark.parametrize(
     ("module", "value", "limit"),
-    [(fig_pca_variance_bar, "0", 20), (fig_pca_variance_bar, "21", 20), (fig_pca_components, "13", 12)],
+    [(fig_pca_variance_bar, "0", 20), (fig_pca_variance_bar, "21", 20), (fig_pca_components, "17", 16)],
 )
 def test_bad_n_components_exit_1_with_a_clear_error(inputs, tmp_path, capsys, module, value, limit):
     argv = ["--metrics", str(inputs["metrics"]), "--n-components", value, *io_flags(tmp_path, "f")]
     if module is fig_pca_components:
-        argv += ["--pca", str(inputs["pca"])]
+        argv += ["--pca", str(inputs["pca"]), "--data", str(inputs["data"])]
     assert run_cli(module.main, argv) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: --n-components {value} is out of range: use a number from 1 to {limit}")
@@ -276,8 +386,9 @@ def test_bad_n_components_exit_1_with_a_clear_error(inputs, tmp_path, capsys, mo
 def test_bad_thresholds_are_a_clear_error(inputs, tmp_path, value):
     with pytest.raises(PipelineError, match="--thresholds"):
         fig_pca_variance_cumulative.main(
-            ["--metrics", str(inputs["metrics"]), "--thresholds", value, *io_flags(tmp_path, "c")]
-        )
+            ["--metrics", str(inputs["metrics"]), "--thresholds", value, "--thread-components", "4",
+             *io_flags(tmp_path, "c")]
+        )  # fmt: skip
 
 
 def test_threshold_of_one_means_all_components():
@@ -307,7 +418,8 @@ def test_malformed_metrics_name_the_file(tmp_path, metrics):
 def test_mismatched_pca_files_name_both(inputs, tmp_path):
     write_json(tmp_path / "m.json", {"explained_variance_ratio": [0.6, 0.3, 0.1]})
     with pytest.raises(PipelineError, match=r"m\.json lists 3 components but .*pca\.npz holds 784"):
-        argv = ["--pca", str(inputs["pca"]), "--metrics", str(tmp_path / "m.json"), "--n-components", "2"]
+        argv = ["--pca", str(inputs["pca"]), "--metrics", str(tmp_path / "m.json"), "--data", str(inputs["data"])]
+        argv += ["--n-components", "2"]
         fig_pca_components.main([*argv, *io_flags(tmp_path, "c")])
     save_npz(tmp_path / "bad.npz", mean=np.zeros(784), components=np.zeros((3, 10)))
     with pytest.raises(PipelineError, match=r"bad\.npz: missing array\(s\) explained_variance_ratio"):
@@ -317,10 +429,23 @@ def test_mismatched_pca_files_name_both(inputs, tmp_path):
 #: Each PCA figure's flags (inputs by name, then its settings), as the workflow passes them.
 FIGURE_FLAGS = {
     "variance_bar": (["metrics"], ["--n-components", "4"]),
-    "variance_cumulative": (["metrics"], ["--thresholds", "0.8", "0.9"]),
-    "components": (["pca", "metrics"], ["--n-components", "4"]),
+    "variance_cumulative": (["metrics"], ["--thresholds", "0.8", "0.9", "--thread-components", "4"]),
+    "components": (["pca", "metrics", "data"], ["--n-components", "4"]),
+    "variation_modes": (["pca"], ["--n-components", "4", "--spread", "2"]),
     "reconstructions": (["pca", "data"], ["--counts", "1", "4"]),
+    "accuracy": (["classification"], ["--within-pp", "1"]),
     "projection": (["pca", "data"], []),
+}
+
+#: The figure modules by name.
+MODULES = {
+    "variance_bar": fig_pca_variance_bar,
+    "variance_cumulative": fig_pca_variance_cumulative,
+    "components": fig_pca_components,
+    "variation_modes": fig_pca_variation_modes,
+    "reconstructions": fig_pca_reconstructions,
+    "accuracy": fig_pca_accuracy,
+    "projection": fig_pca_projection,
 }
 
 
@@ -343,23 +468,24 @@ def test_unusable_input_exits_1_naming_the_file(inputs, tmp_path, name, kind):
     assert not (tmp_path / "f.svg").exists() and not (tmp_path / "f.json").exists()
 
 
-@pytest.mark.parametrize("name", ["variance_bar", "variance_cumulative", "components", "reconstructions"])
+@pytest.mark.parametrize("name", sorted(name for name, (_, settings) in FIGURE_FLAGS.items() if settings))
 def test_settings_have_no_default(inputs, tmp_path, capsys, name):
-    """A figure's settings come from the config; leaving one out is a one-line error naming the flag."""
+    """A figure's settings come from the config (or the declaration); leaving one out is a one-line error naming
+    the flag."""
     names, settings = FIGURE_FLAGS[name]
-    module = {
-        "variance_bar": fig_pca_variance_bar,
-        "variance_cumulative": fig_pca_variance_cumulative,
-        "components": fig_pca_components,
-        "reconstructions": fig_pca_reconstructions,
-    }[name]
+    module = MODULES[name]
     argv = [item for key in names for item in (f"--{key}", str(inputs[key]))] + io_flags(tmp_path, "f")
-    with pytest.raises(PipelineError, match=settings[0]):
-        module.main(argv)
-    assert run_cli(module.main, argv) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and settings[0] in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "f.svg").exists()
+    flags = [word for word in settings if word.startswith("--")]
+    for flag in flags:
+        start = settings.index(flag)
+        end = next((i for i in range(start + 1, len(settings)) if settings[i].startswith("--")), len(settings))
+        given = settings[:start] + settings[end:]
+        with pytest.raises(PipelineError, match=flag):
+            module.main(argv + given)
+        assert run_cli(module.main, argv + given) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and flag in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "f.svg").exists()
 
 
 # --------------------------------------------------------------------------------------------------------

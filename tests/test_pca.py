@@ -246,3 +246,100 @@ def test_benchmark_cli_reports_and_fails_on_a_missed_target(prepared_dataset, tm
     missed = run_script("tools/benchmark.py", *args, "--min-speedup", "1e9", check=False)
     assert missed.returncode == 1 and "missed its target(s): speed" in missed.stderr
     assert json.loads(out.read_text())["passed"] == {"speed": False, "accuracy": True}
+
+
+# --------------------------------------------------------------------------------------------------------
+# pca/classify.py: a linear classifier's test accuracy on the first k scores
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_lda_matches_scikit_learn():
+    """The one-covariance-for-all classifier gives scikit-learn's LDA predictions, for every k."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from pca.classify import lda_accuracies
+
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(4, 6)) * 2
+    train_labels = np.repeat(np.arange(4), [40, 50, 60, 70])
+    test_labels = np.repeat(np.arange(4), 25)
+    mixing = rng.normal(size=(6, 6))
+    train = (centres[train_labels] + rng.normal(size=(220, 6))) @ mixing
+    test = (centres[test_labels] + rng.normal(size=(100, 6))) @ mixing
+    counts = [1, 2, 4, 6]
+    ours = lda_accuracies(train.copy(), train_labels, test, test_labels, counts)
+    for k, correct in zip(counts, ours, strict=True):
+        reference = LinearDiscriminantAnalysis(solver="lsqr").fit(train[:, :k], train_labels)
+        assert correct == int(np.sum(reference.predict(test[:, :k]) == test_labels)), k
+
+
+def test_lda_survives_directions_without_variance():
+    """A score that is the same for every image (a small subset's empty pixels) leaves the classifier defined."""
+    from pca.classify import lda_accuracies
+
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(3), 20)
+    train = np.column_stack([labels + rng.normal(0, 0.3, 60), np.zeros(60)])
+    correct = lda_accuracies(train, labels, train.copy(), labels, [1, 2])
+    assert correct[0] == correct[1] and correct[0] >= 55
+
+
+def test_classify_cli_measures_the_asked_and_the_threshold_counts(prepared_dataset, tmp_path):
+    from pca import classify
+
+    out, met = tmp_path / "pca.npz", tmp_path / "metrics.json"
+    main(["--input", str(prepared_dataset), "--output", str(out), "--metrics", str(met), "--thresholds", "0.9", "0.5"])
+    result_path = tmp_path / "classification.json"
+    run_script(
+        "pca/classify.py", "--data", prepared_dataset, "--pca", out, "--metrics", met, "--counts", "8", "1", "8",
+        "--threads", "1", "--output", result_path,
+    )  # fmt: skip
+    result = json.loads(result_path.read_text())
+    thresholds = json.loads(met.read_text())["thresholds"]
+    assert result["asked"] == [1, 8] and result["threshold_counts"] == thresholds
+    assert result["counts"] == sorted({1, 8, *thresholds.values()})
+    assert result["n_train"] == 200 and result["n_test"] > 0
+    assert all(0 <= c <= result["n_test"] for c in result["correct"])
+    assert result["accuracy"] == [pytest.approx(c / result["n_test"]) for c in result["correct"]]
+    ratios = np.cumsum(json.loads(met.read_text())["explained_variance_ratio"])
+    assert result["variance_kept"] == [pytest.approx(ratios[k - 1]) for k in result["counts"]]
+    again = tmp_path / "again.json"
+    classify.main(["--data", str(prepared_dataset), "--pca", str(out), "--metrics", str(met), "--counts", "1", "8",
+                   "--output", str(again)])  # fmt: skip
+    assert again.read_bytes() == result_path.read_bytes(), "deterministic"
+
+
+def test_classify_refuses_bad_counts_and_needs_its_settings(prepared_dataset, tmp_path):
+    from pca import classify
+
+    out, met = tmp_path / "pca.npz", tmp_path / "metrics.json"
+    main(["--input", str(prepared_dataset), "--output", str(out), "--metrics", str(met), "--thresholds", "0.9"])
+    args = ["--data", str(prepared_dataset), "--pca", str(out), "--metrics", str(met), "--output", str(tmp_path / "c")]
+    with pytest.raises(PipelineError, match="--counts 785 out of range"):
+        classify.main([*args, "--counts", "4", "785"])
+    with pytest.raises(PipelineError, match="--counts"):
+        classify.main(args)
+    result = run_script("pca/classify.py", *args, check=False)
+    assert result.returncode == 1 and result.stderr.startswith("error: ") and "--counts" in result.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_smallest_within_counts_whole_images_at_the_boundary():
+    from pca.pcaio import smallest_within
+
+    counts, correct = [1, 2, 4, 8], [500, 790, 800, 805]
+    assert smallest_within(counts, correct, 1000, 1.5) == 2  # 805 - 790 = 15 images = 1.5 points exactly
+    assert smallest_within(counts, correct, 1000, 1.4) == 4
+    assert smallest_within(counts, correct, 1000, 0.1) == 8
+
+
+def test_training_rmse_is_the_error_of_redrawing_the_training_images(data):
+    from pca.pcaio import training_rmse
+
+    fit = fit_pca(data)
+    rmse = training_rmse(fit.explained_variance, fit.n_samples)
+    assert rmse.shape == (13,) and rmse[-1] == 0
+    for k in (0, 3, 7):
+        basis = fit.components[:k]
+        residual = (data - fit.mean) - (data - fit.mean) @ basis.T @ basis
+        assert rmse[k] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-9)

@@ -374,22 +374,20 @@ def test_booklet_pdf_contents_bookmarks_and_checks(booklet_inputs) -> None:
     pages = page_texts(pdf)
     assert "Test site" in pages[0] and "Page 1 of" not in pages[0], "the cover has no footer"
 
-    # Bookmarks: contents and each explainer at level 1, its sections at level 2, nothing deeper.
+    # Bookmarks: contents, each explainer and the appendix at level 1, their sections at level 2, nothing deeper.
     marks = outline(pdf)
     titles = [(level, title) for level, title, _ in marks]
     expected = [(1, "Contents")]
     for title, sections in CHAPTERS.values():
         expected += [(1, title.replace("&amp;", "&"))] + [(2, section) for section in sections]
-    expected += [(1, "How this booklet was made"), (2, "Chapters"), (2, "Data"), (2, "Software")]
+    expected += [(1, "Appendix"), (2, "How this booklet was made")]
     assert titles == expected
 
     # The contents give each entry's page, and that is where the bookmark (and the heading) lands.
     contents = pages[1]
     starts = {title: page for level, title, page in marks}
-    listed = [
-        title for level, title, _ in marks if title != "Contents" and title not in ("Chapters", "Data", "Software")
-    ]
-    assert len(listed) == 8
+    listed = [title for level, title, _ in marks if title != "Contents"]
+    assert len(listed) == 9
     for title in listed:
         page = starts[title]
         line = next(line for line in contents.splitlines() if line.strip().startswith(title[:25]))

@@ -13,8 +13,12 @@ import pytest
 
 from conftest import ROOT, run_script
 from kit.cli import PipelineError
+from kit.facts import state
 
-FIGURES = ("variance_bar", "variance_cumulative", "components", "reconstructions", "projection")
+FIGURES = (
+    "variance_bar", "variance_cumulative", "components", "variation_modes", "reconstructions", "accuracy",
+    "projection",
+)  # fmt: skip
 VOID_TAGS = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
 
 
@@ -45,6 +49,13 @@ def metrics(first: float = 0.2904) -> dict:
         "solver": "Eigenvectors of the pixel covariance matrix.",
     }
 
+
+#: The facts the PCA page prints from its claims file (besides its headline and description).
+PCA_FACT_KEYS = (
+    "cloud_shape", "first_shares", "thresholds", "last_step", "class_ends", "tops_and_footwear", "faint_shoe",
+    "footwear_correlation", "train_vs_test", "classifier_enough", "rule_of_thumb", "two_scores", "redraw",
+    "claims_summary",
+)  # fmt: skip
 
 CLAIMS = {
     "claims": [
@@ -86,14 +97,23 @@ CLAIMS = {
         },
     ],
     "class_projections": [
-        {"class": "Coat", "label": 4, "projection": 4.15},
-        {"class": "Pullover", "label": 2, "projection": 3.38},
-        {"class": "Sneaker", "label": 7, "projection": -5.78},
-        {"class": "Sandal", "label": 5, "projection": -5.88},
+        {"class": "Coat", "label": 4, "projection": 4.15, "test_projection": 4.2468},
+        {"class": "Pullover", "label": 2, "projection": 3.38, "test_projection": 3.276},
+        {"class": "Sneaker", "label": 7, "projection": -5.78, "test_projection": -5.7756},
+        {"class": "Sandal", "label": 5, "projection": -5.88, "test_projection": -5.8644},
     ],
     "tolerance_pp": 1.5,
     "summary": {"supported": 2, "total": 3},
+    # Hand-made facts with recognisable sentences (the real ones are checked against their numbers in
+    # test_pca_claims.py); every one the page prints must appear on it.
+    "facts": {
+        "headline": state("How many components does a picture need? PCA on Fashion-MNIST"),
+        "description": state("PCA of 60,000 images: the thread's 4 components explain 57.8 % of the variance."),
+        **{key: state(f"Fact {key} of this run.") for key in PCA_FACT_KEYS},
+    },
 }
+
+CLASSIFICATION = {"method": "Linear discriminant analysis on the first k scores.", "n_train": 60000, "n_test": 10000}
 
 DATASET = {
     "n_train": 60000,
@@ -119,13 +139,27 @@ PROVENANCE = {
     ],
 }
 
+#: The facts each figure's sidecar holds for the page (hand-made sentences, like the claims' facts).
+SIDECAR_FACTS = {
+    "variance_bar": ("notice",),
+    "variance_cumulative": ("notice", "thread_mark"),
+    "components": ("notice",),
+    "variation_modes": ("notice",),
+    "reconstructions": ("notice", "first_count", "last_count", "error_trend"),
+    "accuracy": ("notice",),
+    "projection": ("notice", "centres", "tops_overlap"),
+}
+
 SIDECAR_EXTRAS = {
-    "variance_cumulative": {"thresholds": {"0.8": 24, "0.9": 84}},
+    "variance_cumulative": {"thresholds": {"0.8": 24, "0.9": 84}, "linear_components": 12, "thread_components": 4},
+    "components": {"outlines_drawn": {"top": True, "shoe_only": True}},
+    "variation_modes": {"spread": 2.0},
     "reconstructions": {
         "counts": [1, 24, 187],
         "variance_retained": [0.2912, 0.80, 0.95],
         "mse": [0.0614, 0.0173, 0.0044],
     },
+    "accuracy": {"within_pp": 1.0},
     "projection": {"centroids": {"Sandal": [-5.9, 0.5], "Coat": [4.2, 0.8], "Trouser": [0.1, -5.3], "Bag": [0.2, 3.5]}},
 }
 
@@ -148,6 +182,7 @@ def report_inputs(tmp_path: Path) -> dict:
     contexts = {
         "metrics": write(results / "pca" / "metrics.json", metrics()),
         "claims": write(results / "pca" / "claims.json", CLAIMS),
+        "classification": write(results / "pca" / "classification.json", CLASSIFICATION),
         "dataset": write(results / "data" / "fashion-mnist.json", DATASET),
         "provenance": write(results / "provenance" / "pca.json", PROVENANCE),
     }
@@ -159,6 +194,7 @@ def report_inputs(tmp_path: Path) -> dict:
         sidecar = {
             "title": f"Title of {name}",
             "alt": f"Alt text of {name} with numbers",
+            **{key: state(f"Fact {name}.{key} of this run.") for key in SIDECAR_FACTS[name]},
             **SIDECAR_EXTRAS.get(name, {}),
         }
         write(svg.with_suffix(".json"), sidecar)
@@ -276,7 +312,7 @@ def test_every_claim_appears_with_its_verdict_and_the_summary(report_inputs) -> 
     text = page_text(page)
     for claim in CLAIMS["claims"]:
         assert page.find("tr", id=f"claim-{claim['id']}"), claim["id"]
-    assert "2 of 3 claims are supported" in text
+    assert "Fact claims_summary of this run." in text  # the summary sentence is the claims check's fact
     assert text.count("✓ supported") == 2 and text.count("✗ not supported") == 1
     assert "29.04 %" in text and "55.10 %" in text
     assert "largest projections: Coat, Pullover (tops)" in text
@@ -285,11 +321,49 @@ def test_every_claim_appears_with_its_verdict_and_the_summary(report_inputs) -> 
     assert len(page.find("a", href="#rule-1")) == 2 and len(page.find("a", href="#rule-2")) == 1
 
 
+def test_the_page_states_results_only_through_its_facts(report_inputs) -> None:
+    """Every fact of the claims file and the sidecars is printed, and a plain string in a fact's place is refused."""
+    render(*pca_args(report_inputs))
+    html = report_inputs["output"].read_text(encoding="utf-8")
+    page = parse(html)
+    text = page_text(page)
+    for key, fact in CLAIMS["facts"].items():
+        if key == "description":
+            assert page.find("meta", name="description")[0]["content"] == fact["text"]
+        else:
+            assert fact["text"] in text, key
+    for name, keys in SIDECAR_FACTS.items():
+        for key in keys:
+            assert f"Fact {name}.{key} of this run." in text, f"{name}.{key}"
+    assert page.find("h1") and "<h1>How many components does a picture need? PCA on Fashion-MNIST</h1>" in html
+    broken = json.loads(json.dumps(CLAIMS))
+    broken["facts"]["faint_shoe"] = "A shoe shows, typed by hand."
+    write(report_inputs["contexts"]["claims"], broken)
+    assert "expected a fact" in render_fails(*pca_args(report_inputs))
+
+
+def test_optional_facts_are_left_out_when_a_run_has_none(report_inputs) -> None:
+    """Without 0.9 and 0.95 thresholds there is no rule-of-thumb fact, without k = 2 no two-score fact, and with one
+    reconstruction count no first-count sentence: the page leaves them out instead of failing."""
+    trimmed = json.loads(json.dumps(CLAIMS))
+    for key in ("rule_of_thumb", "two_scores", "last_step"):
+        del trimmed["facts"][key]
+    write(report_inputs["contexts"]["claims"], trimmed)
+    sidecar = report_inputs["figures"]["reconstructions"].with_suffix(".json")
+    one = {**json.loads(sidecar.read_text()), "counts": [24], "variance_retained": [0.8], "mse": [0.0173]}
+    write(sidecar, one)
+    render(*pca_args(report_inputs))
+    text = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
+    assert "Fact rule_of_thumb" not in text and "Fact two_scores" not in text
+    assert "Fact reconstructions.first_count" not in text and "Fact reconstructions.last_count of this run." in text
+
+
 def test_prose_numbers_come_from_the_context(report_inputs, tmp_path) -> None:
     """Change a measured number and the prose follows: nothing is typed into the template."""
     render(*pca_args(report_inputs))
     before = page_text(parse(report_inputs["output"].read_text(encoding="utf-8")))
     assert "29.0 %" in before and "24 components" in before and "459" in before
+    assert "4.15" in before and "4.25" in before, "Table 1: training and test class centres side by side"
     assert "0.0614" in before and "0.0044" in before, "reconstruction errors from the sidecar"
     assert "14.7 s" not in before and "report.run_times" in before, "run times are printed only when asked for"
     assert "<code>pca</code>" in report_inputs["output"].read_text(encoding="utf-8"), "the steps are listed"
@@ -306,7 +380,7 @@ def test_prose_numbers_come_from_the_context(report_inputs, tmp_path) -> None:
 def test_site_title_and_context_text_are_escaped(report_inputs) -> None:
     render(*pca_args(report_inputs, site_title="<script>alert(1)</script>"))
     html = report_inputs["output"].read_text(encoding="utf-8")
-    assert "<script>" not in html
+    assert "<script>alert(1)</script>" not in html  # the page's own script elements are not the site title
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;together&lt;/b&gt;" in html, "claim text from claims.json is escaped too"
 

@@ -1,8 +1,10 @@
 """The site: the index's cards, thumbnails and rule graph, escaping, and (tier ``site``) vnu + axe-core checks.
 
 The default run covers what needs no browser: publish/rulegraph.py on a tiny workflow and on hand-made graphs, the index
-template with thumbnails, and Jinja2's autoescaping of a hostile site title. ``make test-site`` (marker ``site``)
-checks the real built pages in headless Chromium: see tests/site/check_site.py.
+template with thumbnails, and Jinja2's autoescaping of a hostile site title (tests/test_widgets.py covers the widgets,
+the phone figures and the site check's own measures). ``make test-site`` (marker ``site``) checks the real built pages
+in headless Chromium, light and dark, at a phone's and a desktop's width, and replays the widgets' checks: see
+tests/site/check_site.py.
 """
 
 from __future__ import annotations
@@ -191,13 +193,13 @@ def test_index_shows_thumbnails_rulegraph_and_escapes_a_hostile_title(tmp_path) 
         ]
     )
     html = out.read_text(encoding="utf-8")
-    assert "<script>" not in html
+    assert HOSTILE not in html, "the hostile title is escaped (the page's own scripts are the only <script>s)"
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4  # <title>, header, h1, a card title
     assert 'src="figures/pca/variance.svg" alt="Bars of 784 variances &lt;b&gt;"' in html
     assert html.count('class="thumb"') == 1  # the explainer without a key figure gets no broken image
     assert 'id="fig-rulegraph"' in html and 'src="figures/site/rulegraph.svg" alt="Graph of 3 rules"' in html
     assert "The pipeline&#39;s 3 rules" in html
-    assert '<a href="#pipeline">' in html and 'href="index.html" aria-current="page"' in html
+    assert '<a href="#how-made">' in html and 'href="index.html" aria-current="page"' in html
 
 
 def test_a_page_escapes_a_hostile_title_and_links_home(tmp_path) -> None:
@@ -215,7 +217,7 @@ def test_a_page_escapes_a_hostile_title_and_links_home(tmp_path) -> None:
         "--site-title", HOSTILE, "--site-author", "Tester",
     )  # fmt: skip
     html = out.read_text(encoding="utf-8")
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert '<a href="../index.html">&lt;script&gt;' in html
     # The table's scrolling wrapper takes the focus and is named by its caption (markup stripped, escaped).
     assert 'role="group" tabindex="0"' in html and 'aria-label="Table 1: Caption &lt;i&gt;"' in html
@@ -237,6 +239,11 @@ def test_every_page_is_valid_accessible_and_screenshotted() -> None:
     assert len(report["pages"]) >= 5  # the index and at least the four explainers
     for page in report["pages"]:
         for width in check_site.WIDTHS:
-            shot = screenshots / f"{Path(page).stem}-{width}.png"
-            assert shot.is_file() and shot.stat().st_size > 10_000, shot
+            for scheme in ("", "-dark"):  # light and dark mode
+                shot = screenshots / f"{Path(page).stem}-{width}{scheme}.png"
+                assert shot.is_file() and shot.stat().st_size > 10_000, shot
+    replayed = [entry["widgets"]["replayed"] for entry in report["browser"] if entry.get("widgets")]
+    assert len(replayed) == len(report["widget_checks"]) * len(check_site.WIDTHS) * len(check_site.SCHEMES)
     print(json.dumps(report["seconds"]))
+    for weight in report["weights"]:  # each page's script and widget data, within 150 KB (gzip) and 3 MB
+        print(json.dumps(weight))

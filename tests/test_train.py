@@ -175,6 +175,12 @@ def test_training_writes_consistent_outputs(prepared_dataset: Path, split_file: 
     confusion = np.array(metrics["confusion_matrix"])
     assert confusion.sum() == 50 and np.trace(confusion) == round(50 * metrics["test_accuracy"])
     assert metrics["temperature"] > 0
+    # Calibration on the held-out test images, before and after the temperature fitted on the validation images.
+    test_labels, test_logits = diagnostics["test_labels"], diagnostics["test_logits"]
+    for key, temperature in (("test_ece_last", 1.0), ("test_ece_last_temperature_scaled", metrics["temperature"])):
+        confidence, predicted = calibration.confidences(test_logits / temperature)
+        expected = calibration.expected_calibration_error(confidence, predicted == test_labels)
+        assert metrics[key] == pytest.approx(expected, rel=1e-6), key
     assert not (folder / "checkpoint.npz").exists()  # removed once every output is written
 
 

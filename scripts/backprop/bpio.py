@@ -40,6 +40,14 @@ STEP_KEYS: tuple[str, ...] = (
 )
 EVAL_KEYS: tuple[str, ...] = ("eval_step", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
+#: The seeded sample of weight-gradient entries at step 1, by hand and by autograd (read with ``extra``).
+FIRST_SAMPLES: tuple[str, ...] = tuple(
+    f"sample_first_{method}_{layer}" for method in ("manual", "autograd") for layer in LAYERS
+)
+
+#: Spacing of float64 numbers near 1: a difference of about this much times a value is rounding, nothing more.
+EPSILON = float(np.finfo(np.float64).eps)
+
 RERUN_BACKPROP = "rerun the backprop step"
 RERUN_PUZZLE = "rerun the puzzle step"
 
@@ -78,7 +86,8 @@ def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
     metrics = read_json(path)
     if not isinstance(metrics, dict):
         raise PipelineError(f"{path}: expected a JSON object written by backprop/network.py; {RERUN_BACKPROP}")
-    for key in ("settings", "agreement", "initial", "final", "n_train", "n_test", "message_factor"):
+    for key in ("settings", "agreement", "initial", "final", "n_train", "n_test", "message_factor", "layers",
+                "worked_example", "zero_gradients"):  # fmt: skip
         if key not in metrics:
             raise PipelineError(f"{path}: missing key {key!r}; {RERUN_BACKPROP}")
     for key in ("tolerance", "max_relative_error", "layers", "checked_steps"):
@@ -133,6 +142,21 @@ def scientific(value: float, digits: int = 1) -> str:
     return f"{mantissa} {TIMES} 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
+def factor(value: float) -> str:
+    """A hop's factor: two decimals, or two significant digits below 0.01 (so a tiny factor is not "0.00"),
+    written with a power of ten below 0.001."""
+    if abs(value) >= 0.01 or value == 0:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if abs(value) >= 0.001 else scientific(value, 1)
+
+
+def share(value: float) -> str:
+    """A ratio as a percentage: whole percents, or two significant digits below 1 % (so it is not "0 %")."""
+    if abs(value) >= 0.01 or value == 0:
+        return f"{100 * value:.0f} %"
+    return f"{100 * value:.2g} %" if abs(value) >= 1e-5 else f"{scientific(100 * value, 1)} %"
+
+
 def check_window(window: int) -> None:
     """The trailing mean needs at least one step per window; refuse anything less, naming the flag."""
     if window < 1:
@@ -147,3 +171,29 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     ends = np.arange(1, len(values) + 1)
     starts = np.maximum(ends - window, 0)
     return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def rises(values: np.ndarray) -> int:
+    """How many values are higher than the one before (a loss "rising at N of M evaluations")."""
+    return int(np.sum(np.diff(np.asarray(values, dtype=np.float64)) > 0))
+
+
+def entry_counts(history: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The sampled step-1 entries (``FIRST_SAMPLES``): how many per layer, how many are identical by hand and by
+    autograd, how many differ by at most four times float64 rounding of their own size, how many are 0 in both."""
+    samples, identical, within, zero = {}, 0, 0, 0
+    for layer in LAYERS:
+        manual = np.asarray(history[f"sample_first_manual_{layer}"], dtype=np.float64)
+        reference = np.asarray(history[f"sample_first_autograd_{layer}"], dtype=np.float64)
+        difference, size = np.abs(manual - reference), np.abs(reference)
+        samples[layer] = int(manual.size)
+        identical += int(np.sum(difference == 0))
+        within += int(np.sum(difference <= 4 * EPSILON * size))
+        zero += int(np.sum((size == 0) & (manual == 0)))
+    return {
+        "samples": samples,
+        "total": sum(samples.values()),
+        "identical": identical,
+        "within_rounding": within,
+        "zero": zero,
+    }

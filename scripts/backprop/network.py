@@ -20,6 +20,13 @@ relative error, and the size of the backward message (mean per-image L2 norm of 
 at Harry's output, after Harry's weights, after Dick's slope (``delta_Dick``), after Dick's weights, and after
 Tom's slope (``delta_Tom``).
 
+Two more things are computed for the page, in the same run. At step 1, on the first image of the batch and the
+initial weights, a worked example: one path pixel -> Tom unit -> Dick unit -> Harry's output for the image's class,
+its forward values, its six local derivatives and their product, and the sum over every path from that weight to
+the loss, compared with the hand-made backward pass and with autograd on that image. At the first and the last
+step, the weights whose gradient is exactly zero, counted by cause (an input that is zero on every image of the
+batch, a unit that passes back no error, both, or the two never nonzero on the same image).
+
 Usage::
 
     PYTHONPATH=scripts python scripts/backprop/network.py --data results/data/fashion-mnist.npy \\
@@ -38,6 +45,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -51,6 +59,12 @@ ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu")
 
 #: How many weight-gradient entries per layer the agreement figure plots (a seeded sample of each layer).
 SAMPLE_ENTRIES = 300
+
+ZERO_GRADIENT_DEFINITION = (
+    "Weights whose gradient on the step's mini-batch is exactly 0, by cause: blank_input (the input is 0 on every "
+    "image of the batch), silent_unit (the unit passes back an error of 0 on every image), both, never_together "
+    "(input and error are never nonzero on the same image) and cancelled (nonzero products summing to exactly 0)."
+)
 
 RELATIVE_ERROR_DEFINITION = (
     "For each layer, all entries of its weight and bias gradients: max |g_numpy - g_autograd| divided by "
@@ -150,7 +164,11 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray, activation: str) -> di
 
 
 def backward(
-    params: dict[str, np.ndarray], cache: dict[str, np.ndarray], labels: np.ndarray, activation: str
+    params: dict[str, np.ndarray],
+    cache: dict[str, np.ndarray],
+    labels: np.ndarray,
+    activation: str,
+    deltas: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """The backward pass Harry -> Dick -> Tom by the chain rule; returns the gradients and the message sizes.
 
@@ -162,6 +180,7 @@ def backward(
         delta of the layer before   = message * sigma'(z) (chain rule through its activation)
 
     The message sizes are the mean over the batch of each image's L2 norm at every hop (``MESSAGE_STAGES``).
+    Given a dict as ``deltas``, each layer's error signal (one row per image) is stored in it by layer name.
     """
     n = len(labels)
     delta = softmax(cache["z_harry"])
@@ -170,6 +189,8 @@ def backward(
     messages = {"harry": float(np.linalg.norm(delta, axis=1).mean())}
     before = {"harry": "dick", "dick": "tom", "tom": "input"}
     for layer in reversed(LAYERS):
+        if deltas is not None:
+            deltas[layer] = delta
         a_before = cache[f"a_{before[layer]}"]
         grads[f"W_{layer}"] = a_before.T @ delta / n
         grads[f"b_{layer}"] = delta.sum(axis=0) / n
@@ -250,6 +271,136 @@ def check_agreement(errors: dict[str, float], tolerance: float, step: int) -> No
 
 
 # --------------------------------------------------------------------------------------------------------
+# What the page explains with real numbers: one path worked out by hand, and why some gradients are zero
+# --------------------------------------------------------------------------------------------------------
+
+
+def step_details(
+    params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray, activation: str
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The forward cache, every layer's error signal and the gradients of one batch (the hand-made pass)."""
+    cache = forward(params, x, activation)
+    deltas: dict[str, np.ndarray] = {}
+    grads, _ = backward(params, cache, labels, activation, deltas)
+    return cache, deltas, grads
+
+
+#: What feeds each layer's weights: the image's pixels for Tom, the activations of the layer before for the rest.
+INPUT_OF: dict[str, str] = {"tom": "input", "dick": "tom", "harry": "dick"}
+
+
+def zero_gradient_causes(
+    cache: dict[str, np.ndarray], deltas: dict[str, np.ndarray], grads: dict[str, np.ndarray]
+) -> dict[str, dict[str, int]]:
+    """Count each layer's weights whose batch gradient is exactly zero, by the reason it is zero.
+
+    A weight from input ``i`` to unit ``j`` has the gradient ``sum over images of a_i * delta_j / B``. It is zero
+    when the input is zero on every image of the batch (``blank_input``: a blank pixel for Tom, a unit of the
+    layer before that is off for every image for Dick and Harry), when the unit passes back no error on any image
+    (``silent_unit``: a ReLU unit that is off for every image), when both hold (``both``), when the two are never
+    nonzero on the same image (``never_together``), or when nonzero products cancel exactly (``cancelled``).
+    """
+    out = {}
+    for layer in LAYERS:
+        inputs = cache[f"a_{INPUT_OF[layer]}"] != 0
+        signal = deltas[layer] != 0
+        blank = ~inputs.any(axis=0)[:, None]
+        silent = ~signal.any(axis=0)[None, :]
+        together = (inputs.T.astype(np.float64) @ signal.astype(np.float64)) > 0
+        zero = grads[f"W_{layer}"] == 0
+        out[layer] = {
+            "weights": int(zero.size),
+            "zero": int(zero.sum()),
+            "blank_input": int((zero & blank & ~silent).sum()),
+            "silent_unit": int((zero & silent & ~blank).sum()),
+            "both": int((zero & blank & silent).sum()),
+            "never_together": int((zero & ~blank & ~silent & ~together).sum()),
+            "cancelled": int((zero & together).sum()),
+            "inputs": int(inputs.shape[1]),
+            "blank_inputs": int(blank.sum()),
+            "units": int(signal.shape[1]),
+            "silent_units": int(silent.sum()),
+        }
+    return out
+
+
+def worked_example(params: dict[str, np.ndarray], image: np.ndarray, label: int, activation: str) -> dict:
+    """One path through the network, pixel -> Tom unit -> Dick unit -> Harry's output, forward and backward.
+
+    The path ends at the output of the image's own class; it starts at the brightest pixel (the first in reading
+    order on a tie); its Tom and Dick units are the pair whose links (weights and slopes) give the path's product
+    the largest size. The chain rule makes the path's contribution to the gradient of its first weight the
+    product of six local derivatives. That weight's whole gradient on this image is the sum over every path from
+    it to the loss (each Dick unit, each output); the sum is compared with the hand-made backward pass and with
+    autograd, on this one image.
+    """
+    x = np.asarray(image, dtype=np.float64)[None, :]
+    labels = np.asarray([label], dtype=np.int64)
+    cache, deltas, grads = step_details(params, x, labels, activation)
+    p = softmax(cache["z_harry"])[0]
+    error = p.copy()
+    error[label] -= 1.0
+    slope_tom = activation_slope(cache["z_tom"], cache["a_tom"], activation)[0]
+    slope_dick = activation_slope(cache["z_dick"], cache["a_dick"], activation)[0]
+    w_tom, w_dick, w_harry = params["W_tom"], params["W_dick"], params["W_harry"]
+    c = int(label)
+    i = int(np.argmax(x[0]))
+    links = np.abs(slope_tom[:, None] * w_dick * slope_dick[None, :] * w_harry[:, c][None, :])
+    j, k = (int(v) for v in np.unravel_index(int(np.argmax(links)), links.shape))
+    factors = {
+        "harry_error": float(error[c]),  # dL/dz_Harry,c = p_c - 1
+        "harry_weight": float(w_harry[k, c]),  # dz_Harry,c / da_Dick,k
+        "dick_slope": float(slope_dick[k]),  # da_Dick,k / dz_Dick,k
+        "dick_weight": float(w_dick[j, k]),  # dz_Dick,k / da_Tom,j
+        "tom_slope": float(slope_tom[j]),  # da_Tom,j / dz_Tom,j
+        "pixel": float(x[0, i]),  # dz_Tom,j / dW_Tom,ij
+    }
+    product = float(np.prod(list(factors.values())))
+    # Every path from W_Tom[i, j] to the loss: through each Dick unit and each of Harry's outputs.
+    paths = x[0, i] * slope_tom[j] * (w_dick[j, :] * slope_dick)[:, None] * w_harry * error[None, :]
+    _, reference = autograd_gradients(params, x, labels, activation)
+    width = round(math.sqrt(x.shape[1]))
+    return {
+        "label": c,
+        "class": CLASS_NAMES[c] if c < len(CLASS_NAMES) else str(c),
+        "pixel": i,
+        "pixel_row_column": list(divmod(i, width)) if width * width == x.shape[1] else None,
+        "tom_unit": j,
+        "dick_unit": k,
+        "harry_output": c,
+        "forward": {
+            "pixel": float(x[0, i]),
+            "w_tom": float(w_tom[i, j]),
+            "pixel_times_weight": float(x[0, i] * w_tom[i, j]),
+            "b_tom": float(params["b_tom"][j]),
+            "z_tom": float(cache["z_tom"][0, j]),
+            "a_tom": float(cache["a_tom"][0, j]),
+            "w_dick": float(w_dick[j, k]),
+            "z_dick": float(cache["z_dick"][0, k]),
+            "a_dick": float(cache["a_dick"][0, k]),
+            "w_harry": float(w_harry[k, c]),
+            "z_harry": float(cache["z_harry"][0, c]),
+            "p": float(p[c]),
+            "loss": cross_entropy(cache["z_harry"], labels),
+        },
+        "factors": factors,
+        "path_product": product,
+        "brightest_pixels": int(np.sum(x[0] == x[0, i])),
+        "n_paths": int(paths.size),
+        "nonzero_paths": int(np.count_nonzero(paths)),
+        "opposite_sign_paths": int(np.sum(np.sign(paths) == -np.sign(product))) if product else 0,
+        "paths_sum": float(paths.sum()),
+        "hand": float(grads["W_tom"][i, j]),
+        "autograd": float(reference["W_tom"][i, j]),
+        # The differences, kept before metrics.json rounds the values to 10 digits (which would hide them).
+        "paths_minus_autograd": float(paths.sum() - reference["W_tom"][i, j]),
+        "hand_minus_autograd": float(grads["W_tom"][i, j] - reference["W_tom"][i, j]),
+        "delta_tom": float(deltas["tom"][0, j]),
+        "delta_harry_norm": float(np.linalg.norm(deltas["harry"][0])),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------
 # Data and training
 # --------------------------------------------------------------------------------------------------------
 
@@ -295,12 +446,16 @@ def sample_entries(shape: tuple[int, ...], count: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(size, size=min(count, size), replace=False))
 
 
-def train(data: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def train(
+    data: dict[str, np.ndarray], settings: Settings
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Plain SGD with the hand-made gradients, checked against autograd at every step.
 
-    Returns the per-step history (arrays) and the final parameters. Gradient rows are indexed by step
-    1..steps; the evaluation on the whole subsets (the costly part) runs before the first update (step 0),
-    every ``eval_every`` steps and after the last step, at the steps listed in ``eval_step``.
+    Returns the per-step history (arrays), the final parameters and the details of the first and last steps
+    (the worked example on the first image of the first batch, and the causes of exactly-zero gradients).
+    Gradient rows are indexed by step 1..steps; the evaluation on the whole subsets (the costly part) runs
+    before the first update (step 0), every ``eval_every`` steps and after the last step, at the steps listed in
+    ``eval_step``.
     """
     x, y = data["x_train"], data["y_train"]
     sizes = layer_sizes(x.shape[1], settings.hidden, len(CLASS_NAMES))
@@ -316,6 +471,7 @@ def train(data: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np
     for stage in MESSAGE_STAGES:
         grad_rows[f"message_{stage}"] = []
     samples: dict[str, np.ndarray] = {}
+    details: dict[str, Any] = {}
 
     def record_evaluation() -> None:
         for split in ("train", "test"):
@@ -335,6 +491,15 @@ def train(data: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np
             for layer in LAYERS:
                 samples[f"sample_{which}_manual_{layer}"] = grads[f"W_{layer}"].ravel()[picks[layer]]
                 samples[f"sample_{which}_autograd_{layer}"] = grads_ref[f"W_{layer}"].ravel()[picks[layer]]
+            cache, deltas, _ = step_details(params, x[batch], y[batch], settings.activation)
+            details[f"zero_{which}"] = zero_gradient_causes(cache, deltas, grads)
+            del cache, deltas
+        if step == 1:
+            first = int(batch[0])
+            details["worked_example"] = {
+                "image": {"split": "train", "index": int(data["index_train"][first]), "batch_position": 0},
+                **worked_example(params, x[first], int(y[first]), settings.activation),
+            }
         grad_rows["batch_loss"].append(loss)
         grad_rows["batch_loss_autograd"].append(loss_ref)
         for layer in LAYERS:
@@ -353,11 +518,14 @@ def train(data: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np
     history["eval_step"] = np.asarray(eval_steps, dtype=np.int64)
     history["step"] = np.arange(1, settings.steps + 1, dtype=np.int64)
     history.update(samples)
-    return history, params
+    return history, params, details
 
 
-def summarise(history: dict[str, np.ndarray], data: dict[str, np.ndarray], settings: Settings) -> dict:
-    """metrics.json: the settings, the agreement, and the first and last numbers of the run."""
+def summarise(
+    history: dict[str, np.ndarray], data: dict[str, np.ndarray], settings: Settings, details: dict[str, Any]
+) -> dict:
+    """metrics.json: the settings, the agreement, the first and last numbers of the run, the worked example and
+    the causes of exactly-zero gradients at the first and the last step."""
     sizes = layer_sizes(data["x_train"].shape[1], settings.hidden, len(CLASS_NAMES))
     agreement = {}
     for layer in LAYERS:
@@ -437,6 +605,13 @@ def summarise(history: dict[str, np.ndarray], data: dict[str, np.ndarray], setti
                 "dick_over_harry": mean_ratio("dick", "harry"),
                 "tom_over_harry": mean_ratio("tom", "harry"),
             },
+            "worked_example": details["worked_example"],
+            "zero_gradients": {
+                "definition": ZERO_GRADIENT_DEFINITION,
+                "batch_size": settings.batch_size,
+                "first": {"step": 1, "layers": details["zero_first"]},
+                "last": {"step": settings.steps, "layers": details["zero_last"]},
+            },
         }
     )
 
@@ -515,10 +690,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         data = load_subsets(args.data, settings)
         make_deterministic(args.threads)
         start = time.perf_counter()
-        history, _ = train(data, settings)
+        history, _, details = train(data, settings)
         seconds = time.perf_counter() - start
     # The run time varies from run to run; it goes to the log, not into the (byte-stable) metrics.
-    metrics = summarise(history, data, settings)
+    metrics = summarise(history, data, settings, details)
     save_npz(args.history, **history)
     write_json(args.metrics, metrics)
     print(

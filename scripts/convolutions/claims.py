@@ -8,6 +8,11 @@ output 2D), and the condition that a 3D kernel must be shallower than its input.
 ``metrics.json`` (written by convolutions/compute.py from the tensors torch returned) by the rule stated with it; one
 claim the page adds (the output-size formula) is checked the same way.
 
+Besides the verdicts it writes ``facts``: every sentence of the page that states an outcome of this run (which
+output frames of the 3D example respond, whether smoothing helped, where the edge kernel answers, what the CNN's
+second layer really sees, how close torch came to a sum or to NumPy), each chosen by ``kit.facts`` from the
+numbers with the condition that held, so a run under other settings prints the sentence that is true for it.
+
 Usage::
 
     PYTHONPATH=scripts python scripts/convolutions/claims.py --metrics results/convolutions/metrics.json \\
@@ -16,6 +21,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
+from kit.facts import choose, compare, state
+from kit.formats import fixed, num, pct, plural, scientific, upper_bound
 from kit.io import read_json, write_json
 
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
@@ -318,8 +326,510 @@ def claim_formula(metrics: dict[str, Any], path: str | os.PathLike[str]) -> dict
     }
 
 
+# --------------------------------------------------------------------------------------------------------
+# Facts: the page's sentences about this run's outcomes, each chosen from the numbers
+# --------------------------------------------------------------------------------------------------------
+
+#: The page's title when the thread's rule holds on every example.
+TITLE = "1D, 2D and 3D convolutions: which way the kernel moves"
+
+#: The edge output counts as "largest near the upward zero crossing" within this many degrees of phase 0.
+PEAK_PHASE_DEG = 45
+
+#: The first-layer maps count as "the network's own" when they differ from its forward pass by less than this
+#: (the network runs in float32, this check in float64).
+NETWORK_TOLERANCE = 1e-4
+
+
+def shape_text(values: Sequence[int]) -> str:
+    """A shape in the thread's notation: ``[14, 14, 32]`` -> ``14 × 14 × 32``."""
+    return times(values)
+
+
+def numbers(values: Sequence[int]) -> str:
+    """Frame or filter numbers for a sentence: ``[1, 2, 3, 4]`` -> ``1 to 4``, ``[2, 5, 6]`` -> ``2, 5 and 6``."""
+    values = list(values)
+    if not values:
+        return "none"
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]} to {values[-1]}"
+    if len(values) == 1:
+        return str(values[0])
+    return ", ".join(str(v) for v in values[:-1]) + f" and {values[-1]}"
+
+
+def frames_word(values: Sequence[int]) -> str:
+    """``frame 3`` or ``frames 1 to 4``."""
+    return ("frame " if len(values) == 1 else "frames ") + numbers(values)
+
+
+def floor_pct(share: float) -> str:
+    """A share as a percentage rounded down to 0.1, so "at least X %" stays true."""
+    return pct(math.floor(share * 1000 + 1e-9) / 1000)
+
+
+def fact_headline(claims: dict[str, Any]) -> dict:
+    """The page's title: the thread's rule, or, when an example breaks it, a title that says so."""
+    rule = next(claim for claim in claims["claims"] if claim["id"] == "number_rule")
+    failing = rule["values"]["not_following"]
+    return compare(
+        len(failing), "==", 0, TITLE,
+        f"1D, 2D and 3D convolutions: the thread's rule, and {plural(len(failing), 'example')} where it does not hold",
+        what="examples that do not follow the thread's rule",
+    )  # fmt: skip
+
+
+def fact_description(metrics: dict[str, Any], ex: Examples, claims: dict[str, Any]) -> dict:
+    """The page's meta description and index card: what is convolved, the directions torch measured, the verdicts."""
+    image, summary = metrics["image"], claims["summary"]
+    one, two, three = ex["signal_smooth"], ex["sobel_x"], ex["volume"]
+    text = (
+        f"Convolutions computed by torch on a mains-like signal, Fashion-MNIST test image {image['index']} "
+        f"({image['class'].lower()}), a trained CNN's {metrics['learned']['n_filters']} first-layer filters and a "
+        f"video of {metrics['depth_condition']['frames']} frames: the 1D kernel moves in "
+        f"{plural(one['directions'], 'direction')}, the 2D kernel in {two['directions']}, the 3D kernel in "
+        f"{three['directions']}; {summary['supported']} of {summary['total']} claims supported."
+    )
+    return state(text, supported=summary["supported"], total=summary["total"])
+
+
+def fact_claims_summary(claims: dict[str, Any]) -> dict:
+    """How many claims the measurements support, and which not."""
+    summary = claims["summary"]
+    failing = [claim["id"] for claim in claims["claims"] if claim["verdict"] != SUPPORTED]
+    return compare(
+        summary["supported"], "==", summary["total"],
+        f"All {summary['total']} claims are supported by the measurements.",
+        f"{summary['supported']} of {summary['total']} claims are supported by the measurements; not supported: "
+        f"{', '.join(failing)}.",
+        what="claims supported vs checked", failing=failing,
+    )  # fmt: skip
+
+
+def fact_thread_claims(claims: dict[str, Any]) -> dict:
+    """The thread's own statements (not the page's addition) that hold under torch."""
+    own = [claim for claim in claims["claims"] if claim["source"] != ADDED]
+    held = sum(claim["verdict"] == SUPPORTED for claim in own)
+    return compare(
+        held, "==", len(own),
+        f"All {len(own)} of its statements checked here hold under torch.",
+        f"{held} of its {len(own)} statements checked here hold under torch.",
+        what="thread statements supported vs checked",
+    )  # fmt: skip
+
+
+def fact_formula(check: dict[str, Any]) -> dict:
+    """The output-size formula against torch over the grid."""
+    return compare(
+        check["matched"], "==", check["cases"],
+        f"The formula gives torch's size in all {num(check['cases'])} cases checked.",
+        f"The formula gives torch's size in {num(check['matched'])} of {num(check['cases'])} cases checked; the "
+        "others are listed in metrics.json under formula_check.mismatches.",
+        what="cases matched vs checked",
+    )  # fmt: skip
+
+
+def fact_cross_correlation(check: dict[str, Any]) -> dict:
+    """torch's conv1d against NumPy's correlate (no flip) and convolve (flip) on the signal."""
+    same, flipped = check["max_abs_difference_from_numpy_correlate"], check["max_abs_difference_from_numpy_convolve"]
+    first = (
+        "On the signal, torch's edge output equals NumPy's correlate exactly"
+        if same == 0
+        else f"On the signal, torch's edge output differs from NumPy's correlate by at most {upper_bound(same)}"
+    )
+    return choose(
+        [(flipped > same, f"largest difference from convolve {flipped} > from correlate {same}",
+          f"{first}, while NumPy's convolve, which flips the kernel, differs from it by up to "
+          f"{upper_bound(flipped)}.")],
+        f"{first}; NumPy's convolve, which flips the kernel, gives no larger difference here (at most "
+        f"{upper_bound(flipped)}).",
+        values={"correlate": same, "convolve": flipped},
+    )  # fmt: skip
+
+
+def fact_smoothing(sig: dict[str, Any]) -> dict:
+    """Whether the moving average brought the signal closer to the noise-free sine."""
+    before, after = sig["rms_from_clean_input"], sig["rms_from_clean_smoothed"]
+    numbers_text = (
+        f"its root-mean-square distance from the noise-free sine goes from {fixed(before, 3)} (input) to "
+        f"{fixed(after, 3)} (smoothed)"
+    )
+    return choose(
+        [
+            (after < before, f"distance after {after} < before {before}",
+             f"Smoothing brings the signal closer to the sine: {numbers_text}."),
+            (sig["noise_std"] == 0, "no noise",
+             f"With no noise to remove, smoothing cannot bring the signal closer to the sine: {numbers_text}, since "
+             "the average also flattens the sine's peaks."),
+        ],
+        f"Smoothing does not bring the signal closer to the noise-free sine here: {numbers_text}.",
+        values={"before": before, "after": after, "noise_std": sig["noise_std"]},
+    )  # fmt: skip
+
+
+def fact_edge_noise(sig: dict[str, Any]) -> dict:
+    """Whether the edge kernel amplified the noise relative to the sine."""
+    before, after = sig["noise_share_input"], sig["noise_share_edge"]
+    return choose(
+        [
+            (sig["noise_std"] == 0, "no noise",
+             "With no noise in the input, the edge output is the sine's slope alone."),
+            (after > before, f"noise share after {after} > before {before}",
+             "The edge kernel does the opposite to noise: a difference of neighbouring samples amplifies it, so the "
+             f"noise's size relative to the signal grows from {pct(before, 0)} in the input to {pct(after, 0)} in the "
+             "edge output, " + ("where the noise outweighs the sine's slope itself." if after > 1
+                                else "the sine's slope with jitter on top.")),
+        ],
+        f"The noise's size relative to the signal goes from {pct(before, 0)} in the input to {pct(after, 0)} in the "
+        "edge output.",
+        values={"before": before, "after": after, "noise_std": sig["noise_std"]},
+    )  # fmt: skip
+
+
+def fact_edge_peak(sig: dict[str, Any]) -> dict:
+    """Whether the edge output is largest near an upward zero crossing, where the sine rises fastest."""
+    phase = sig["edge_peak_phase_deg"]
+    where = f"phase {fixed(phase, 0)}° of the sine at the centre of its window"
+    return compare(
+        abs(phase), "<=", PEAK_PHASE_DEG,
+        f"Its largest value lies near an upward zero crossing of the sine, where the sine rises fastest ({where}).",
+        f"Its largest value lies away from the sine's upward zero crossings, where the noise-free sine rises fastest "
+        f"({where}).",
+        what="distance in degrees of the edge output's peak from an upward zero crossing",
+    )  # fmt: skip
+
+
+def fact_row_edges(metrics: dict[str, Any]) -> dict:
+    """Where the edge kernel answers on the image row, against where the row's ink starts and ends."""
+    row, r = metrics["image_row"], metrics["image"]["row"]
+    top, low = row["edge_max_column"], row["edge_min_column"]
+    first, last = row["ink_first_column"], row["ink_last_column"]
+    if first is None:
+        values = (
+            "every value it gives is 0"
+            if row["edge_min"] == row["edge_max"] == 0
+            else f"its values stay between {scientific(row['edge_min'])} and {scientific(row['edge_max'])}"
+        )
+        return choose(
+            [(False, "the row holds ink", "")],
+            f"Row {r} of this image holds no ink (no pixel above {row['ink_threshold']:g}), so the edge kernel has no "
+            f"garment to find: {values}.",
+            values=row,
+        )
+    enters, leaves = abs(top - first) <= 1, abs(low - last) <= 1
+    part_top = (
+        f"where the row enters the garment (its ink starts at column {first})"
+        if enters
+        else f"away from where the row enters the garment (its ink starts at column {first})"
+    )
+    part_low = (
+        f"where the row leaves it (its ink ends at column {last})"
+        if leaves
+        else f"away from where the row leaves it (its ink ends at column {last})"
+    )
+    text = (
+        f"The edge kernel's largest value is at column {top}, {part_top}, and its most negative at column {low}, "
+        f"{part_low}."
+    )
+    return choose([(enters and leaves, f"|{top} - {first}| <= 1 and |{low} - {last}| <= 1", text)], text, values=row)
+
+
+def fact_outlines(out: dict[str, Any]) -> dict:
+    """Whether Sobel x answers on the left/right outlines and Sobel y on the top/bottom ones."""
+    xs, xt = out["sobel_x_on_left_right"], out["sobel_x_on_top_bottom"]
+    ys, yt = out["sobel_y_on_left_right"], out["sobel_y_on_top_bottom"]
+    if None in (xs, xt, ys, yt):
+        return choose(
+            [(False, "the image has left/right and top/bottom outlines", "")],
+            f"This image has no outline of both kinds (ink above {out['ink_threshold']:g} beside background and "
+            "above or below it), so the maps cannot be compared on outlines.",
+            values=out,
+        )
+    detail = (
+        f"mean absolute response {fixed(xs, 2)} on the garment's left and right outlines against {fixed(xt, 2)} on "
+        f"its top and bottom for Sobel x, {fixed(ys, 2)} against {fixed(yt, 2)} for Sobel y"
+    )
+    return choose(
+        [(xs > xt and yt > ys, f"{xs} > {xt} and {yt} > {ys}",
+          f"Sobel x answers mostly on the garment's left and right outlines and Sobel y on its top and bottom "
+          f"({detail}).")],
+        f"On this image the two kernels do not split the outline into left/right and top/bottom ({detail}).",
+        values=out,
+    )  # fmt: skip
+
+
+def fact_stack(metrics: dict[str, Any], ex: Examples) -> dict:
+    """Several filters at once: k maps stacked into a k-channel output (shapes from torch)."""
+    st, row = metrics["stack"], ex["stack"]
+    k = st["count"]
+    capped = (
+        f" ({st['requested']} were asked for; the layer has {metrics['learned']['n_filters']})"
+        if st["requested"] > k
+        else ""
+    )
+    which = f"filter {numbers(st['filters'])}" if k == 1 else f"{k} filters ({numbers(st['filters'])})"
+    text = (
+        f"Applied in one call, the first layer's {which}{capped} give {plural(k, 'map')} of "
+        f"{shape_text(row['output_extent'][:2])}, which torch returns stacked as one "
+        f"{shape_text(row['output_extent'])} output: one channel per filter."
+    )
+    return state(text, filters=st["filters"], output_extent=row["output_extent"])
+
+
+def fact_second_layer(metrics: dict[str, Any], case: dict[str, int]) -> dict:
+    """What the trained CNN's second layer really sees, against the thread's 28 x 28 x 6 example."""
+    layer = metrics["second_layer"]
+    thread = [case["side"], case["side"], case["channels"]]
+    seen, first = layer["input_extent"], layer["first_layer_output_extent"]
+    reasons = []
+    if layer["pooled"]:
+        reasons.append(
+            f"the network max-pools its first layer's {shape_text(first[:2])} maps to {shape_text(seen[:2])}"
+        )
+    if seen[2] != case["channels"]:
+        reasons.append(
+            f"passes on all {seen[2]} of them, not {case['channels']}"
+            if layer["pooled"]
+            else f"it passes on all {seen[2]} first-layer maps, not {case['channels']}"
+        )
+    because = (", because " + " and ".join(reasons)) if reasons else ""
+    return compare(
+        seen, "==", thread,
+        f"Run on the test image, this CNN's second layer sees exactly the thread's {shape_text(thread)}.",
+        f"This input is the thread's example, not what the trained CNN's second layer sees: run on the test image, "
+        f"that layer receives {shape_text(seen)}{because}.",
+        what="second layer's input (thread's notation) vs the thread's example",
+    )  # fmt: skip
+
+
+def fact_network_maps(metrics: dict[str, Any]) -> dict:
+    """Whether this script's first-layer maps are the network's own (its forward pass, float32)."""
+    diff = metrics["second_layer"]["max_abs_difference_from_network"]
+    return compare(
+        diff, "<", NETWORK_TOLERANCE,
+        "The first-layer maps used here are the network's own: computed again in float64, they differ from its "
+        f"forward pass (in float32) by at most {upper_bound(diff)}.",
+        "The first-layer maps used here, computed again in float64, differ from the network's own forward pass by up "
+        f"to {upper_bound(diff)}: more than float32 rounding explains.",
+        what=f"largest difference from the network's maps vs {NETWORK_TOLERANCE:g}",
+    )  # fmt: skip
+
+
+def fact_channel_sum(metrics: dict[str, Any]) -> dict:
+    """torch's multi-channel output against the sum of the per-channel convolutions."""
+    diff = metrics["multichannel"]["max_abs_difference_from_channel_sum"]
+    return compare(
+        diff, "==", 0,
+        "torch's result equals that sum exactly.",
+        f"torch's result differs from that sum by at most {upper_bound(diff)} (rounding in the last digits).",
+        what="largest difference between torch's output and the sum of the channel parts",
+    )  # fmt: skip
+
+
+def fact_learned(metrics: dict[str, Any]) -> dict:
+    """How many first-layer filters of each kind, and how many the figure draws."""
+    learned = metrics["learned"]
+    counts, n, shown = learned["kind_counts"], learned["n_filters"], learned["shown"]
+    text = (
+        f"Of the {n} filters, {counts['edge']} are edge filters, {counts['ink']} ink filters and {counts['paper']} "
+        f"paper filters; the figure draws {len(shown)} of them large (filters {numbers(shown)})."
+    )
+    return state(text, counts=counts, shown=shown)
+
+
+def fact_volume_motion(metrics: dict[str, Any]) -> dict:
+    """How the test image moves through the video's frames (from the offsets compute.py used)."""
+    depth, image = metrics["depth_condition"], metrics["image"]
+    moved = [t + 2 for t, moves in enumerate(depth["moves"]) if moves]
+    shift, frames = depth["shift_px"], depth["frames"]
+    start = f"The volume is a short video: test image {image['index']} in {frames} frames"
+    if depth["ink_total"] == 0:
+        text = f"{start}; this image is blank (no ink at all), so every frame is empty, whatever the motion."
+    elif shift == 0 or not moved:
+        text = f"{start}, standing still in every frame (a shift of 0 pixels)."
+    else:
+        still = [t for t in range(2, frames + 1) if t not in moved]
+        move = (
+            f"moves {plural(shift, 'pixel')} {depth['direction']} (towards its widest empty margin, where it has the "
+            f"most room) into each of {frames_word(moved)}"
+        )
+        if not still:
+            text = f"{start}. It {move}."
+        elif moved[0] < still[0]:
+            text = f"{start}. It {move}, then stands still in {frames_word(still)}."
+        else:
+            text = f"{start}. It stands still in {frames_word(still)}, then {move}."
+    return state(text, moved_into=moved, shift=shift, direction=depth["direction"])
+
+
+def fact_depth_cases(metrics: dict[str, Any]) -> dict:
+    """The depth condition at and past its boundary: a kernel as deep as the video, and one frame deeper."""
+    cases = sorted(metrics["depth_condition"]["cases"], key=lambda case: case["kernel_depth"])
+    _, equal, deeper = cases
+    one_frame = equal["output_shape"] is not None and equal["output_shape"][2] == 1
+    refused = deeper["output_shape"] is None
+    frames = equal["input_depth"]
+    first = (
+        f"With the same input, a kernel {equal['kernel_depth']} frames deep (as deep as the video) fits once along "
+        f"time: torch returns {times(equal['output_shape'][2:])}, a single frame, and the kernel moves in "
+        f"{plural(equal['directions'], 'direction')}, like a 2D convolution over {frames} channels."
+        if one_frame
+        else f"With the same input, a kernel {equal['kernel_depth']} frames deep (as deep as the video) gives "
+        f"{times(equal['output_shape'] or ['no output'])}."
+    )
+    second = (
+        f" A kernel {deeper['kernel_depth']} frames deep does not fit at all, and torch refuses it: "
+        f"“{deeper['error']}”."
+        if refused
+        else f" A kernel {deeper['kernel_depth']} frames deep gives {times(deeper['output_shape'])}."
+    )
+    return choose(
+        [(one_frame and refused, "equal depth gives one frame and a deeper kernel is refused", first + second)],
+        first + second,
+        values={"equal": equal["output_shape"], "deeper": deeper["output_shape"]},
+    )
+
+
+def fact_volume_ink(depth: dict[str, Any]) -> dict:
+    """Whether the moving garment stays in the picture: the share of its ink each frame keeps."""
+    shares = depth["ink_share"]
+    if depth["ink_total"] == 0:
+        return choose([(False, "the image has ink", "")], "There is no garment to keep in the picture.",
+                      values={"ink_share": shares})  # fmt: skip
+    low = min(shares)
+    kept = depth["kept_share"]
+    first_lost = next((t + 1 for t, share in enumerate(shares) if share < kept), None)
+    if low >= 1:
+        stays = "The garment stays in the picture: every frame holds all of its ink."
+    else:
+        stays = f"The garment stays in the picture: every frame keeps at least {floor_pct(low)} of its ink."
+    last = "the last frame is empty" if shares[-1] == 0 else f"the last frame keeps {pct(shares[-1])} of its ink"
+    return choose(
+        [(low >= kept, f"least ink kept {low} >= {kept}", stays)],
+        f"The garment does not stay in the picture: from frame {first_lost} on, part of it has left the frame, and "
+        f"{last}.",
+        values={"ink_share": shares, "kept_share": kept},
+    )  # fmt: skip
+
+
+def fact_volume_response(depth: dict[str, Any], ex: Examples) -> dict:
+    """Which output frames of the 3D kernel respond, against the windows in which the garment moves."""
+    d = next(case for case in depth["cases"] if case["name"] == "volume")["kernel_depth"]
+    responding, silent = depth["responding_frames"], depth["silent_frames"]
+    moving, changing = depth["moving_windows"], depth["changing_windows"]
+    n_out = ex["volume"]["positions"][0]
+    window = f"window of {d} frames"
+    values = {"responding": responding, "silent": silent, "moving_windows": moving, "changing_windows": changing}
+    cases = [
+        (depth["ink_total"] == 0, "the image is blank", "Every frame is empty, so every output frame is 0."),
+        (
+            not moving,
+            "the garment never moves",
+            "The garment does not move, so every output frame is 0: the kernel's weights sum to 0.",
+        ),
+        (
+            not responding,
+            "no output frame responds",
+            f"No output frame responds: the frames of every {window} are equal.",
+        ),
+        (
+            responding == moving and not silent,
+            "every output frame's window holds a move and responds",
+            f"Every output frame responds (all {n_out}): each {window} holds a move.",
+        ),
+        (
+            responding == moving,
+            "the responding frames are those whose window holds a move",
+            f"Output {frames_word(responding)} respond: each of their windows of {d} frames holds a move. Output "
+            f"{frames_word(silent)} {'is' if len(silent) == 1 else 'are'} 0: in "
+            f"{'its window' if len(silent) == 1 else 'their windows'} the garment stands still.",
+        ),
+        (
+            responding == changing,
+            "the responding frames are those whose input frames differ",
+            f"Output {frames_word(responding)} respond and {frames_word(silent)} "
+            f"{'is' if len(silent) == 1 else 'are'} 0: the garment moves in the windows of output "
+            f"{frames_word(moving)}, but where it has left the picture its frames are equal and the kernel gives 0.",
+        ),
+    ]
+    return choose(
+        cases,
+        f"Output {frames_word(responding)} respond; the garment moves in the windows of output {frames_word(moving)}.",
+        values=values,
+    )  # fmt: skip
+
+
+def fact_spd(metrics: dict[str, Any]) -> dict:
+    """What the stride, padding and dilation drawing shows, from the cells torch's autograd found."""
+    spd = metrics["stride_padding_dilation"]
+    by = {case["name"]: case for case in spd["cases"]}
+    plain, stride, pad, dil = by["plain"], by["stride"], by["padding"], by["dilation"]
+    side = spd["input_side"]
+    agree = all(case["output_side"] == case["formula_side"] for case in spd["cases"])
+    text = (
+        f"On the {side} × {side} input, torch returns {plain['output_side']} × {plain['output_side']} for the plain "
+        f"case, {stride['output_side']} × {stride['output_side']} with stride {stride['stride']} (the second output "
+        f"reads cells {stride['second_offset']} columns to the right of the first), {pad['output_side']} × "
+        f"{pad['output_side']} with padding {pad['padding']} (the first output reads {pad['first_reads_padding']} "
+        f"padding cells) and {dil['output_side']} × {dil['output_side']} with dilation {dil['dilation']} (one output "
+        f"spans {dil['first_span']} columns with {spd['kernel']} taps)"
+    )
+    return choose(
+        [(agree, "formula sizes equal torch's in all four cases", f"{text}; the formula gives the same four sizes.")],
+        f"{text}; the formula disagrees in at least one case.",
+        values={case["name"]: [case["output_side"], case["formula_side"]] for case in spd["cases"]},
+    )  # fmt: skip
+
+
+def fact_depth_boundary(metrics: dict[str, Any]) -> dict:
+    """The boundary of the depth condition: a kernel as deep as the input (one frame out, or not)."""
+    equal = next(case for case in metrics["depth_condition"]["cases"] if case["kernel_depth"] == case["input_depth"])
+    ok = equal["output_shape"] is not None and equal["output_shape"][2] == 1
+    return choose(
+        [(ok, "a kernel as deep as the input gives one frame",
+          f"what happens at the boundary of the depth condition: a kernel exactly as deep as the input is allowed and "
+          f"gives one frame ({times(equal['output_shape'] or [])}), so the output stops being 3D there; only a deeper "
+          "kernel is an error;")],
+        "what happens at the boundary of the depth condition: here a kernel exactly as deep as the input did not give "
+        "one frame (see the claims table);",
+        values={"output_shape": equal["output_shape"]},
+    )  # fmt: skip
+
+
+def facts(metrics: dict[str, Any], claims: dict[str, Any], path: str | os.PathLike[str]) -> dict[str, dict]:
+    """Every fact the page prints, by id (``headline`` and ``description`` name the page)."""
+    ex = Examples(metrics, path)
+    try:
+        return {
+            "headline": fact_headline(claims),
+            "description": fact_description(metrics, ex, claims),
+            "claims_summary": fact_claims_summary(claims),
+            "thread_claims": fact_thread_claims(claims),
+            "formula": fact_formula(metrics["formula_check"]),
+            "cross_correlation": fact_cross_correlation(metrics["cross_correlation"]),
+            "smoothing": fact_smoothing(metrics["signal"]),
+            "edge_noise": fact_edge_noise(metrics["signal"]),
+            "edge_peak": fact_edge_peak(metrics["signal"]),
+            "row_edges": fact_row_edges(metrics),
+            "outlines": fact_outlines(metrics["outlines"]),
+            "stack": fact_stack(metrics, ex),
+            "second_layer": fact_second_layer(metrics, metrics["thread_cases"]["multichannel"]),
+            "network_maps": fact_network_maps(metrics),
+            "channel_sum": fact_channel_sum(metrics),
+            "learned": fact_learned(metrics),
+            "volume_motion": fact_volume_motion(metrics),
+            "volume_ink": fact_volume_ink(metrics["depth_condition"]),
+            "depth_cases": fact_depth_cases(metrics),
+            "volume_response": fact_volume_response(metrics["depth_condition"], ex),
+            "stride_padding_dilation": fact_spd(metrics),
+            "depth_boundary": fact_depth_boundary(metrics),
+        }
+    except KeyError as exc:
+        raise PipelineError(f"{path}: lacks {exc}; rerun the convolutions step") from None
+
+
 def check_claims(metrics: dict[str, Any], path: str | os.PathLike[str] = "metrics.json") -> dict:
-    """Every claim with its verdict, and the count of supported ones."""
+    """Every claim with its verdict, the count of supported ones, and the page's facts."""
     ex = Examples(metrics, path)
     cases = metrics.get("thread_cases", {})
     if "one_d_over_2d" not in cases or "multichannel" not in cases:
@@ -337,7 +847,9 @@ def check_claims(metrics: dict[str, Any], path: str | os.PathLike[str] = "metric
         claim_formula(metrics, path),
     ]
     supported = sum(claim["verdict"] == SUPPORTED for claim in claims)
-    return {"claims": claims, "summary": {"supported": supported, "total": len(claims)}}
+    result = {"claims": claims, "summary": {"supported": supported, "total": len(claims)}}
+    result["facts"] = facts(metrics, result, path)
+    return result
 
 
 def build_parser() -> ArgumentParser:

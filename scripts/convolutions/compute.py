@@ -7,13 +7,18 @@ returned, never typed in:
 
 - 1D: a seeded, noisy mains-like signal and one row of a Fashion-MNIST test image, each with a smoothing and an
   edge kernel; the thread's 1D convolution over a 2D input (20 time steps x 8 sensors, width-3 kernel).
-- 2D: the test image with Sobel x and y kernels; a 28 x 28 x 6 input (the image's first six feature maps in
-  the trained CNN) with a 3 x 3 kernel that is really 3 x 3 x 6; the CNN's learned first-layer filters and
-  their feature maps.
-- 3D: a short "video" of the test image sliding towards its widest empty margin, with a 3D kernel; the depth
-  condition (kernel depth smaller than, equal to and larger than the input's).
-- The output-size formula ``floor((n + 2p - d(k - 1) - 1) / s) + 1`` checked against torch over a grid of
-  sizes, kernels, strides, paddings and dilations.
+- 2D: the test image with Sobel x and y kernels; a few of the CNN's first-layer filters on the test image, their
+  maps stacked into a multi-channel output; the thread's 28 x 28 x 6 input (built from the first six feature
+  maps of the trained CNN's first layer, before its max-pooling) with a 3 x 3 kernel that is really 3 x 3 x 6;
+  the shape the CNN's second layer really sees, read from the network's own forward pass; the CNN's learned
+  first-layer filters and their feature maps.
+- 3D: a short "video" of the test image moving towards its widest empty margin (moving, then still, by
+  default), with a kernel that differences in time; which output frames respond; the depth condition (kernel
+  depth smaller than, equal to and larger than the input's).
+- Stride, padding and dilation on a 7 x 7 input: which cells the first two outputs read (found by torch's
+  autograd) and the output sizes torch returns; the output-size formula
+  ``floor((n + 2p - d(k - 1) - 1) / s) + 1`` checked against torch over a grid of sizes, kernels, strides,
+  paddings and dilations.
 
 Only this script imports torch; the figure scripts read ``--arrays`` (.npz) and ``--metrics`` (.json).
 
@@ -22,7 +27,8 @@ Usage::
     PYTHONPATH=scripts python scripts/convolutions/compute.py --data results/data/fashion-mnist.npy \\
         --weights results/models/cnn/seed-1/weights.npz --seed 3 --image-row 14 --signal-samples 200 \\
         --signal-rate-hz 2000 --mains-hz 50 --signal-noise 0.08 --smooth-width 5 --volume-frames 8 \\
-        --volume-shift 1 --volume-kernel-depth 3 --multichannel-filter 1 --grid-sizes 1 2 3 4 5 7 10 28 \\
+        --volume-shift 1 --volume-motion move-stop --volume-kernel-depth 3 --multichannel-filter 1 \\
+        --stack-filters 4 --learned-shown 6 --grid-sizes 1 2 3 4 5 7 10 28 \\
         --grid-kernels 1 2 3 5 --grid-strides 1 2 3 --grid-paddings 0 1 2 --grid-dilations 1 2 3 \\
         --grid-samples 200 --threads 1 \\
         --arrays results/convolutions/arrays.npz --metrics results/convolutions/metrics.json
@@ -51,6 +57,7 @@ from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.dataset import CLASS_NAMES, IMAGE_SIDE, load_split
 from kit.io import rounded, save_npz, write_json
 from models.modelio import read_weights_file
+from models.train import load_weights
 
 #: The thread's two worked shapes: a 1D convolution over a 20 x 8 input with a width-3 kernel, and a 2D
 #: convolution over a 28 x 28 x 6 input with a 3 x 3 kernel. They are the thread's inputs, not settings.
@@ -69,6 +76,23 @@ EDGE_1D = np.array([-0.5, 0.0, 0.5])
 #: |sum of weights| / sum of |weights| below this share (0 for Sobel kernels). Near 1 the filter only weighs
 #: brightness; between, it mixes both, and its map shows the garment's area as well as its outline.
 EDGE_LIKE_BELOW = 0.25
+
+#: Pixel values above this count as ink when the page says where a row or an outline has ink (a tenth of full ink).
+INK = 0.1
+
+#: An output value whose size is below this is 0 (sums of equal values cancel to within rounding).
+ZERO = 1e-9
+
+#: A frame "keeps" the garment when it holds at least this share of the first frame's ink.
+KEPT = 0.995
+
+#: How the 3D example's image moves: per transition between frames, whether it moves (see ``motion_offsets``).
+MOTIONS = ("move-stop", "stop-move", "uniform")
+
+#: The stride, padding and dilation example: a small square input, a 3 x 3 kernel, and the four cases drawn
+#: (name, stride, padding, dilation): each changes one of the three from the plain case.
+SPD_SIDE, SPD_KERNEL = 7, 3
+SPD_CASES = (("plain", 1, 0, 1), ("stride", 2, 0, 1), ("padding", 1, 1, 1), ("dilation", 1, 0, 2))
 
 #: The names of the CNN's arrays this script reads (written by train.py's save_weights).
 CONV1, CONV1_BIAS, CONV2 = "model.conv1.weight", "model.conv1.bias", "model.conv2.weight"
@@ -111,8 +135,11 @@ class Settings:
     smooth_width: int
     volume_frames: int
     volume_shift: int
+    volume_motion: str
     volume_kernel_depth: int
     multichannel_filter: int
+    stack_filters: int
+    learned_shown: int
     grid: Grid
 
 
@@ -131,12 +158,15 @@ def check_settings(s: Settings) -> None:
         (2 <= s.smooth_width <= min(s.signal_samples, IMAGE_SIDE), "--smooth-width must be from 2 to 28"),
         (0 <= s.image_row < IMAGE_SIDE, f"--image-row must be from 0 to {IMAGE_SIDE - 1}"),
         (s.volume_frames >= 3, "--volume-frames must be at least 3"),
-        (0 <= s.volume_shift <= 4, "--volume-shift must be from 0 to 4 pixels per frame"),
+        (0 <= s.volume_shift <= 8, "--volume-shift must be from 0 to 8 pixels per frame"),
+        (s.volume_motion in MOTIONS, f"--volume-motion must be one of {', '.join(MOTIONS)}"),
         (
             2 <= s.volume_kernel_depth < s.volume_frames,
             "--volume-kernel-depth must be at least 2 and smaller than --volume-frames (the thread's condition)",
         ),
         (s.multichannel_filter >= 1, "--multichannel-filter must be at least 1"),
+        (s.stack_filters >= 1, "--stack-filters must be at least 1"),
+        (s.learned_shown >= 1, "--learned-shown must be at least 1"),
         (s.grid.samples >= 0, "--grid-samples must be >= 0"),
     ]
     for ok, message in checks:
@@ -319,7 +349,53 @@ def one_d(s: Settings, image: np.ndarray, rng: np.random.Generator) -> tuple[dic
         "max_abs_difference_from_numpy_convolve": float(np.abs(edge - np.convolve(signal, EDGE_1D, "valid")).max()),
     }
     check.update(smoothing_effect(s, signal, arrays["signal_smooth"]))
+    check.update(edge_effect(s, signal, edge))
     return arrays, rows, check
+
+
+def rms(values: np.ndarray) -> float:
+    """Root mean square."""
+    return float(np.sqrt(np.mean(np.square(values))))
+
+
+def edge_effect(s: Settings, noisy: np.ndarray, edge: np.ndarray) -> dict:
+    """What the edge kernel does to the sine and to the noise, and where its output is largest.
+
+    The noise's share is its root mean square over the sine's (or, in the output, over the output of the
+    noise-free sine): a difference of neighbouring samples passes fast changes and damps slow ones, so the share
+    grows. ``edge_peak_phase_deg`` is the sine's phase at the centre of the window with the largest output
+    (0 = an upward zero crossing, where the sine rises fastest).
+    """
+    clean = mains_wave(s)
+    clean_edge = np.correlate(clean, EDGE_1D, "valid")
+    peak = int(np.argmax(edge)) + (len(EDGE_1D) - 1) // 2  # the window's centre, in samples
+    phase = (360.0 * s.mains_hz * peak / s.signal_rate_hz) % 360.0
+    return {
+        "noise_share_input": rms(noisy - clean) / rms(clean),
+        "noise_share_edge": rms(edge - clean_edge) / rms(clean_edge),
+        "edge_peak_sample": peak,
+        "edge_peak_phase_deg": phase - 360.0 if phase >= 180.0 else phase,
+    }
+
+
+def row_edges(row: np.ndarray, edge: np.ndarray) -> dict:
+    """Where the image row has ink and where the edge kernel answers most (pixel columns, 0 = left).
+
+    ``edge_max_column`` is the centre of the window where ink grows most to the right, ``edge_min_column`` where
+    it shrinks most; the ink span is the first and last column above ``INK``.
+    """
+    inked = np.flatnonzero(row > INK)
+    offset = (len(EDGE_1D) - 1) // 2
+    return {
+        "ink_threshold": INK,
+        "ink_max": float(row.max()),
+        "ink_first_column": int(inked[0]) if inked.size else None,
+        "ink_last_column": int(inked[-1]) if inked.size else None,
+        "edge_max": float(edge.max()),
+        "edge_min": float(edge.min()),
+        "edge_max_column": int(np.argmax(edge)) + offset,
+        "edge_min_column": int(np.argmin(edge)) + offset,
+    }
 
 
 def smoothing_effect(s: Settings, noisy: np.ndarray, smoothed: np.ndarray) -> dict:
@@ -367,6 +443,34 @@ def two_d_edges(image: np.ndarray) -> tuple[dict, list[dict]]:
     return arrays, rows
 
 
+def outline_response(image: np.ndarray, sobel_x: np.ndarray, sobel_y: np.ndarray) -> dict:
+    """How strongly each Sobel map answers on the garment's left/right outlines and on its top/bottom ones.
+
+    An outline pixel is an ink pixel (above ``INK``) with a background neighbour: left/right when that neighbour
+    is beside it (and none above or below), top/bottom when it is above or below (and none beside). The means
+    are of the absolute Sobel response at those pixels (output (i, j) is centred on image pixel (i + 1, j + 1));
+    None where the image has no such pixel.
+    """
+    ink = image > INK
+    inner = ink[1:-1, 1:-1]
+    side = inner & (~ink[1:-1, :-2] | ~ink[1:-1, 2:])
+    vertical = inner & (~ink[:-2, 1:-1] | ~ink[2:, 1:-1])
+    left_right, top_bottom = side & ~vertical, vertical & ~side
+
+    def mean(values: np.ndarray, mask: np.ndarray) -> float | None:
+        return float(np.abs(values[mask]).mean()) if mask.any() else None
+
+    return {
+        "ink_threshold": INK,
+        "left_right_pixels": int(left_right.sum()),
+        "top_bottom_pixels": int(top_bottom.sum()),
+        "sobel_x_on_left_right": mean(sobel_x, left_right),
+        "sobel_x_on_top_bottom": mean(sobel_x, top_bottom),
+        "sobel_y_on_left_right": mean(sobel_y, left_right),
+        "sobel_y_on_top_bottom": mean(sobel_y, top_bottom),
+    }
+
+
 def feature_maps(normalised: np.ndarray, weights: dict) -> np.ndarray:
     """The first layer's outputs as the network passes them on: conv1 (padding 1), batch norm, ReLU."""
     y = convolve(normalised[None, None], weights["conv1"], 2, padding=1)
@@ -389,10 +493,12 @@ def feature_maps(normalised: np.ndarray, weights: dict) -> np.ndarray:
 def multichannel(normalised: np.ndarray, weights: dict, s: Settings) -> tuple[dict, list[dict], dict]:
     """The thread's 28 x 28 x 6 input with a 3 x 3 kernel, made real.
 
-    The input is what a second layer sees: the test image's first six feature maps in the trained CNN. The
-    kernel is the trained second layer's filter ``--multichannel-filter`` restricted to those six channels, so
-    it is a 3 x 3 x 6 array. The output is checked to equal the sum of six separate 2D convolutions, one per
-    channel: the kernel's depth is used up in one position, it does not move along it.
+    The input is built from the trained CNN: the first six feature maps its first layer makes of the test image
+    (after batch norm and ReLU, before the max-pooling that halves them; ``second_layer`` records what the
+    second layer really receives). The kernel is the trained second layer's filter ``--multichannel-filter``
+    restricted to those six channels, so it is a 3 x 3 x 6 array. The output is checked to equal the sum of six
+    separate 2D convolutions, one per channel: the kernel's depth is used up in one position, it does not move
+    along it.
     """
     c = THREAD_2D_CHANNELS
     x = feature_maps(normalised, weights)[:c][None]  # (1, 6, 28, 28)
@@ -421,6 +527,43 @@ def multichannel(normalised: np.ndarray, weights: dict, s: Settings) -> tuple[di
     return arrays, rows, check
 
 
+def second_layer(weights_path: str | os.PathLike[str], normalised: np.ndarray, maps: np.ndarray) -> dict:
+    """The shape the trained CNN's second layer really receives for the test image, from the network itself.
+
+    The network is rebuilt from its weights file (``models.train.load_weights``) and run on the test image with
+    hooks on its layers: what ``conv2`` receives, what ``conv1`` returns, and the first layer's maps as the
+    network passes them on (batch norm and ReLU) compared with the float64 maps this script computes.
+    """
+    try:
+        model, _ = load_weights(weights_path)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PipelineError(f"{weights_path}: cannot rebuild the CNN from its weights ({first})") from None
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [
+        model.conv1.register_forward_hook(lambda _m, _i, out: seen.update(conv1_out=out)),
+        model.norm1.register_forward_hook(lambda _m, _i, out: seen.update(norm1_out=out)),
+        model.conv2.register_forward_pre_hook(lambda _m, inputs: seen.update(conv2_in=inputs[0])),
+        model.conv2.register_forward_hook(lambda _m, _i, out: seen.update(conv2_out=out)),
+    ]
+    with torch.no_grad():
+        model(torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))[None, None])
+    for hook in hooks:
+        hook.remove()
+    conv1_out, conv2_in = list(seen["conv1_out"].shape), list(seen["conv2_in"].shape)
+    network_maps = F.relu(seen["norm1_out"]).double().numpy()[0]
+    return {
+        "input_shape": conv2_in,
+        "input_extent": extent(conv2_in[2:], conv2_in[1]),
+        "kernel_shape": list(model.conv2.weight.shape),
+        "output_shape": list(seen["conv2_out"].shape),
+        "first_layer_output_shape": conv1_out,
+        "first_layer_output_extent": extent(conv1_out[2:], conv1_out[1]),
+        "pooled": conv2_in[2:] != conv1_out[2:],
+        "max_abs_difference_from_network": float(np.abs(network_maps - maps).max()),
+    }
+
+
 def filter_stats(filters: np.ndarray) -> dict:
     """How each learned filter weighs its 3 x 3 patch: brightness (weights of one sign) or contrast (cancelling).
 
@@ -447,7 +590,34 @@ def filter_stats(filters: np.ndarray) -> dict:
     }
 
 
-def learned(normalised: np.ndarray, weights: dict) -> tuple[dict, dict, dict]:
+def filter_kinds(filters: np.ndarray, edge_like: Sequence[bool]) -> list[str]:
+    """Each filter's kind: "edge" (its weights nearly cancel), else "ink" (positive sum: it answers to the
+    garment) or "paper" (negative sum: to the background)."""
+    sums = filters.reshape(len(filters), -1).sum(axis=1)
+    return ["edge" if edge else ("ink" if total > 0 else "paper") for edge, total in zip(edge_like, sums, strict=True)]
+
+
+def shown_filters(kinds: Sequence[str], strength: np.ndarray, count: int) -> list[int]:
+    """Which filters the figure draws large (1-based, in filter order): the kinds take turns (edge, ink, paper),
+    each giving its filter with the strongest map (mean absolute value) not yet chosen, until ``count`` are
+    chosen or none is left.
+
+    Why by kind: the strongest maps are mostly ink and paper filters; taking turns shows every kind the page
+    names.
+    """
+    queues = {
+        kind: sorted((i for i, k in enumerate(kinds) if k == kind), key=lambda i: (-strength[i], i))
+        for kind in ("edge", "ink", "paper")
+    }
+    chosen: list[int] = []
+    while len(chosen) < min(count, len(kinds)):
+        for kind in ("edge", "ink", "paper"):
+            if queues[kind] and len(chosen) < count:
+                chosen.append(queues[kind].pop(0))
+    return sorted(i + 1 for i in chosen)
+
+
+def learned(normalised: np.ndarray, weights: dict, s: Settings) -> tuple[dict, dict, dict]:
     """The CNN's first-layer filters and their raw feature maps (conv2d as the network runs it: padding 1)."""
     w = weights["conv1"]
     x = normalised[None, None]
@@ -466,7 +636,32 @@ def learned(normalised: np.ndarray, weights: dict) -> tuple[dict, dict, dict]:
             "weight_abs_max": float(np.abs(w).max()),
         }
     )
+    kinds = filter_kinds(w[:, 0], stats["edge_like"])
+    strength = np.abs(maps).reshape(len(maps), -1).mean(axis=1)
+    stats["kinds"] = kinds
+    stats["kind_counts"] = {kind: kinds.count(kind) for kind in ("edge", "ink", "paper")}
+    stats["shown"] = shown_filters(kinds, strength, s.learned_shown)
     return {"learned_input": normalised, "learned_filters": w[:, 0], "learned_maps": maps}, row, stats
+
+
+def stack(normalised: np.ndarray, weights: dict, s: Settings, learned_stats: dict) -> tuple[dict, dict, dict]:
+    """Several filters on one input: their maps stack into one output with a channel per filter.
+
+    The filters are ``--stack-filters`` of the CNN's first layer, chosen as the large drawing of the learned
+    filters chooses (the kinds in turn, each kind's strongest map first), in filter order; one conv2d call
+    with all of them at once (weight filters x 1 x 3 x 3, padding 1 as in the network) returns an output with
+    one channel per filter.
+    """
+    strength = np.asarray(learned_stats["map_abs_mean"])
+    picked = [i - 1 for i in shown_filters(learned_stats["kinds"], strength, s.stack_filters)]
+    count = len(picked)
+    w = weights["conv1"][picked]
+    x = normalised[None, None]
+    y = convolve(x, w, 2, padding=1)
+    noun = "filter" if count == 1 else "filters"
+    row = shape_row("stack", f"image, {count} of the CNN's {noun}", 2, x, w, y, padding=1)
+    info = {"filters": [i + 1 for i in picked], "count": count, "requested": s.stack_filters}
+    return {"stack_filters": w[:, 0], "stack_maps": y.numpy()[0]}, row, info
 
 
 #: The four directions an image can slide in: (name, rows per step, columns per step).
@@ -487,19 +682,43 @@ def empty_margins(image: np.ndarray, ink: float = 0.05) -> dict[str, int]:
 
 
 def slide_direction(image: np.ndarray) -> tuple[str, int, int]:
-    """The direction towards the image's widest empty margin, so the moving garment stays in the frame and both
+    """The direction towards the image's widest empty margin, so the moving garment has the most room and both
     its leading and trailing outlines show (ties: the order of ``DIRECTIONS``)."""
     margins = empty_margins(image)
     return max(DIRECTIONS, key=lambda d: (margins[d[0]], -DIRECTIONS.index(d)))
 
 
-def sliding_frames(image: np.ndarray, frames: int, shift: int, step: tuple[int, int]) -> np.ndarray:
-    """A short video: the image moved ``shift`` pixels per frame along ``step`` (rows, columns), background
-    filling in behind it and whatever leaves the frame cut off."""
-    video = np.zeros((frames, *image.shape))
+def motion_steps(frames: int, motion: str) -> list[bool]:
+    """Whether the image moves between each frame and the next (``frames - 1`` transitions).
+
+    ``move-stop``: it moves for the first half of the transitions (rounded up), then stands still;
+    ``stop-move``: still for the first half (rounded down), then moving; ``uniform``: it moves at every one.
+    """
+    transitions = frames - 1
+    moving = (transitions + 1) // 2
+    if motion == "move-stop":
+        return [t < moving for t in range(transitions)]
+    if motion == "stop-move":
+        return [t >= transitions - moving for t in range(transitions)]
+    if motion == "uniform":
+        return [True] * transitions
+    raise PipelineError(f"--volume-motion {motion!r}: choose one of {', '.join(MOTIONS)}")
+
+
+def motion_offsets(steps: Sequence[bool], shift: int) -> list[int]:
+    """The image's offset in pixels in each frame: ``shift`` more after every transition in which it moves."""
+    return [shift * sum(steps[:t]) for t in range(len(steps) + 1)]
+
+
+def sliding_frames(image: np.ndarray, offsets: Sequence[int], step: tuple[int, int]) -> np.ndarray:
+    """A short video: the image moved ``offsets[t]`` pixels along ``step`` (rows, columns) in frame t,
+    background filling in behind it and whatever leaves the frame cut off."""
+    video = np.zeros((len(offsets), *image.shape))
     side_r, side_c = image.shape
-    for t in range(frames):
-        dr, dc = t * shift * step[0], t * shift * step[1]
+    for t, offset in enumerate(offsets):
+        dr, dc = offset * step[0], offset * step[1]
+        if abs(dr) >= side_r or abs(dc) >= side_c:
+            continue  # moved out of the picture entirely
         src_r, dst_r = slice(max(0, -dr), side_r - max(0, dr)), slice(max(0, dr), side_r - max(0, -dr))
         src_c, dst_c = slice(max(0, -dc), side_c - max(0, dc)), slice(max(0, dc), side_c - max(0, -dc))
         video[t, dst_r, dst_c] = image[src_r, src_c]
@@ -509,17 +728,46 @@ def sliding_frames(image: np.ndarray, frames: int, shift: int, step: tuple[int, 
 def motion_kernel(depth: int) -> np.ndarray:
     """A depth x 3 x 3 kernel: a 3 x 3 average in space times a ramp in time from -1 to +1 (later minus earlier).
 
-    It answers "how much brighter did this neighbourhood get over ``depth`` frames", so it lights up at the
-    moving edges of the garment and stays 0 where nothing moves.
+    Its weights sum to 0, so it answers "how much ink did this neighbourhood gain over ``depth`` frames": 0
+    wherever the neighbourhood is the same in every frame of its window, non-zero where something moves.
     """
     ramp = np.linspace(-1.0, 1.0, depth)
     return ramp[:, None, None] * np.full((3, 3), 1 / 9)[None]
 
 
+def frame_list(frames: Sequence[int]) -> list[int]:
+    """Frame numbers as people count them (1-based), from 0-based indexes."""
+    return [int(f) + 1 for f in frames]
+
+
+def volume_response(video: np.ndarray, output: np.ndarray, steps: Sequence[bool], depth: int) -> dict:
+    """Which output frames answer, and why: whether their window of ``depth`` input frames holds a move and
+    whether those frames differ at all (a move out of the picture leaves blank frames equal).
+
+    Output frame j (0-based) reads input frames j to j + depth - 1, which span the transitions j to
+    j + depth - 2. Frame numbers are 1-based, as on the page.
+    """
+    n_out = output.shape[0]
+    peak = np.abs(output).reshape(n_out, -1).max(axis=1)
+    moving = [j for j in range(n_out) if any(steps[j : j + depth - 1])]
+    changing = [j for j in range(n_out) if np.abs(np.diff(video[j : j + depth], axis=0)).max() > ZERO]
+    responding = [j for j in range(n_out) if peak[j] > ZERO]
+    return {
+        "output_frame_max": peak.tolist(),
+        "responding_frames": frame_list(responding),
+        "silent_frames": frame_list(j for j in range(n_out) if j not in responding),
+        "moving_windows": frame_list(moving),
+        "changing_windows": frame_list(changing),
+    }
+
+
 def three_d(image: np.ndarray, s: Settings) -> tuple[dict, list[dict], dict]:
     """The volume and its 3D convolutions: kernel depth below, equal to, and above the input's depth."""
     direction, dr, dc = slide_direction(image)
-    video = sliding_frames(image, s.volume_frames, s.volume_shift, (dr, dc))
+    # A shift of 0 pixels is no move at all, whatever the schedule says.
+    steps = [moves and s.volume_shift > 0 for moves in motion_steps(s.volume_frames, s.volume_motion)]
+    offsets = motion_offsets(steps, s.volume_shift)
+    video = sliding_frames(image, offsets, (dr, dc))
     x = video[None, None]
     arrays: dict[str, np.ndarray] = {"volume_input": video}
     rows, cases = [], []
@@ -543,8 +791,77 @@ def three_d(image: np.ndarray, s: Settings) -> tuple[dict, list[dict], dict]:
         case.update({"output_shape": row["output_shape"], "directions": row["directions"], "error": None})
         case["formula_depth"] = row["formula_positions"][0]
         cases.append(case)
-    info = {"cases": cases, "frames": s.volume_frames, "shift_px": s.volume_shift, "direction": direction}
+    ink = float(image.sum())
+    info = {
+        "cases": cases,
+        "frames": s.volume_frames,
+        "shift_px": s.volume_shift,
+        "direction": direction,
+        "motion": s.volume_motion,
+        "moves": steps,
+        "offsets": offsets,
+        "ink_total": ink,
+        "ink_share": [float(frame.sum()) / ink if ink > 0 else 1.0 for frame in video],
+        "kept_share": KEPT,
+        **volume_response(video, arrays["volume_output"], steps, s.volume_kernel_depth),
+    }
     return arrays, rows, {**info, "margins": empty_margins(image)}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Stride, padding and dilation, drawn
+# --------------------------------------------------------------------------------------------------------
+
+
+def reads(side: int, kernel: int, stride: int, padding: int, dilation: int, position: tuple[int, int]) -> np.ndarray:
+    """Which cells of the padded input one output reads, found by torch: the gradient of that output with
+    respect to the padded input is 1 exactly at the cells under the kernel's taps (every weight 1)."""
+    padded = torch.zeros((1, 1, side + 2 * padding, side + 2 * padding), dtype=torch.float64, requires_grad=True)
+    weight = torch.ones((1, 1, kernel, kernel), dtype=torch.float64)
+    out = F.conv2d(padded, weight, stride=stride, dilation=dilation)
+    out[0, 0, position[0], position[1]].backward()
+    return padded.grad.numpy()[0, 0] != 0
+
+
+def stride_padding_dilation() -> tuple[dict, dict]:
+    """The four cases of ``SPD_CASES`` on a ``SPD_SIDE`` x ``SPD_SIDE`` input with a ``SPD_KERNEL`` x
+    ``SPD_KERNEL`` kernel: torch's output size, and the cells that the first output and its neighbour along x read.
+
+    Arrays (each case on one grid with room for the widest padding): ``spd_cells`` marks what a cell is (0 not
+    part of this case's input, 1 padding, 2 input), ``spd_reads`` which cells output (1, 1) and output (1, 2)
+    read (case, output, row, column).
+    """
+    margin = max(p for _, _, p, _ in SPD_CASES)
+    grid = SPD_SIDE + 2 * margin
+    cells = np.zeros((len(SPD_CASES), grid, grid))
+    read = np.zeros((len(SPD_CASES), 2, grid, grid))
+    cases = []
+    for i, (name, s, p, d) in enumerate(SPD_CASES):
+        x = np.zeros((1, 1, SPD_SIDE, SPD_SIDE))
+        y = convolve(x, np.ones((1, 1, SPD_KERNEL, SPD_KERNEL)), 2, stride=s, padding=p, dilation=d)
+        lo = margin - p
+        cells[i, lo : lo + SPD_SIDE + 2 * p, lo : lo + SPD_SIDE + 2 * p] = 1
+        cells[i, margin : margin + SPD_SIDE, margin : margin + SPD_SIDE] = 2
+        first, second = (reads(SPD_SIDE, SPD_KERNEL, s, p, d, (0, j)) for j in (0, 1))
+        read[i, 0, lo : lo + SPD_SIDE + 2 * p, lo : lo + SPD_SIDE + 2 * p] = first
+        read[i, 1, lo : lo + SPD_SIDE + 2 * p, lo : lo + SPD_SIDE + 2 * p] = second
+        rows, cols = np.nonzero(first)
+        cases.append(
+            {
+                "name": name,
+                "stride": s,
+                "padding": p,
+                "dilation": d,
+                "output_shape": list(y.shape),
+                "output_side": int(y.shape[-1]),
+                "formula_side": output_size(SPD_SIDE, SPD_KERNEL, s, p, d),
+                "first_reads_padding": int(sum(cells[i, r + lo, c + lo] == 1 for r, c in zip(rows, cols, strict=True))),
+                "first_span": int(cols.max() - cols.min() + 1),
+                "second_offset": int(np.nonzero(second)[1].min() - cols.min()),
+            }
+        )
+    info = {"input_side": SPD_SIDE, "kernel": SPD_KERNEL, "margin": margin, "cases": cases}
+    return {"spd_cells": cells, "spd_reads": read}, info
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -629,14 +946,18 @@ def compute(data_path: str | os.PathLike[str], weights_path: str | os.PathLike[s
     a1, rows_1d, checks_1d = one_d(s, image, rng)
     a2, row_over = one_d_over_2d(s, rng)
     a3, rows_edges = two_d_edges(image)
+    a5, row_learned, filters = learned(normalised, weights, s)
+    a7, row_stack, stacked = stack(normalised, weights, s, filters)
     a4, rows_multi, multi = multichannel(normalised, weights, s)
-    a5, row_learned, filters = learned(normalised, weights)
     a6, rows_3d, depth = three_d(image, s)
-    for part in (a1, a2, a3, a4, a5, a6):
+    a8, spd = stride_padding_dilation()
+    for part in (a1, a2, a3, a7, a4, a5, a6, a8):
         arrays.update(part)
-    examples = [*rows_1d, row_over, *rows_edges, *rows_multi, row_learned, *rows_3d]
+    examples = [*rows_1d, row_over, *rows_edges, row_stack, *rows_multi, row_learned, *rows_3d]
     metrics = {
         "image": {"split": "test", "index": index, "label": label, "class": CLASS_NAMES[label], "row": s.image_row},
+        "image_row": row_edges(arrays["row"], arrays["row_edge"]),
+        "outlines": outline_response(image, arrays["sobel_x_output"], arrays["sobel_y_output"]),
         "settings": {**asdict(s), "grid": asdict(s.grid)},
         "signal": {
             "samples": s.signal_samples,
@@ -646,7 +967,7 @@ def compute(data_path: str | os.PathLike[str], weights_path: str | os.PathLike[s
             "duration_s": s.signal_samples / s.signal_rate_hz,
             "smooth_width": s.smooth_width,
             "edge_kernel": EDGE_1D.tolist(),
-            **{key: value for key, value in checks_1d.items() if key.startswith("rms_")},
+            **{key: value for key, value in checks_1d.items() if not key.startswith("max_abs_")},
         },
         "thread_cases": {
             "one_d_over_2d": {"length": THREAD_1D_LENGTH, "features": THREAD_1D_FEATURES, "width": THREAD_1D_WIDTH},
@@ -655,8 +976,11 @@ def compute(data_path: str | os.PathLike[str], weights_path: str | os.PathLike[s
         "examples": examples,
         "cross_correlation": {key: value for key, value in checks_1d.items() if key.startswith("max_abs_")},
         "multichannel": multi,
+        "second_layer": second_layer(weights_path, normalised, feature_maps(normalised, weights)),
+        "stack": stacked,
         "learned": {**filters, "normalisation": {"mean": weights["mean"], "std": weights["std"]}},
         "depth_condition": depth,
+        "stride_padding_dilation": spd,
         "formula_check": formula_check(s.grid, s.seed),
         "torch_version": torch.__version__,
     }
@@ -684,8 +1008,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         smooth_width=args.smooth_width,
         volume_frames=args.volume_frames,
         volume_shift=args.volume_shift,
+        volume_motion=args.volume_motion,
         volume_kernel_depth=args.volume_kernel_depth,
         multichannel_filter=args.multichannel_filter,
+        stack_filters=args.stack_filters,
+        learned_shown=args.learned_shown,
         grid=grid,
     )
 
@@ -709,12 +1036,17 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--signal-noise", type=float, required=True, help="standard deviation of the noise")
     p.add_argument("--smooth-width", type=int, required=True, help="width of the moving-average kernel")
     p.add_argument("--volume-frames", type=int, required=True, help="frames (depth) of the 3D volume")
-    p.add_argument("--volume-shift", type=int, required=True, help="pixels the image moves per frame")
+    p.add_argument("--volume-shift", type=int, required=True, help="pixels the image moves per frame it moves")
+    p.add_argument(
+        "--volume-motion", choices=MOTIONS, required=True, help="when the image moves: " + ", ".join(MOTIONS)
+    )
     p.add_argument("--volume-kernel-depth", type=int, required=True, help="depth of the 3D kernel")
     p.add_argument(
         "--multichannel-filter", type=int, required=True,
         help="which second-layer filter (1-based) of the CNN is the 3 x 3 x 6 kernel",
     )  # fmt: skip
+    p.add_argument("--stack-filters", type=int, required=True, help="first-layer filters whose maps are stacked")
+    p.add_argument("--learned-shown", type=int, required=True, help="first-layer filters drawn large")
     for name in ("sizes", "kernels", "strides", "paddings", "dilations"):
         p.add_argument(f"--grid-{name}", type=int, nargs="+", required=True, help=f"formula check: {name}")
     p.add_argument("--grid-samples", type=int, required=True, help="formula check: 2D and 3D cases each")

@@ -7,12 +7,13 @@ means that a change of look is one edit, and that two runs of the pipeline give 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import matplotlib
 from cycler import cycler  # matplotlib's own dependency
@@ -23,6 +24,15 @@ from kit.io import atomic_path, round_significant
 
 #: Width of a figure that fills an A4 page's text block at 100 % (16 cm).
 PAGE_WIDTH_IN = 6.3
+
+#: Width of a figure's phone variant (``<name>.narrow.svg``): 360 CSS px, the text column of a 390 px wide phone
+#: (and 92 % of that of a 360 px one), so a phone shows it at (nearly) its natural size and its 8 pt tick labels
+#: at 10 CSS px or more, instead of the desktop figure shrunk to 60 % with labels at 6 px.
+NARROW_WIDTH_IN = 3.75
+
+#: The width ``new_figure`` uses when it is not given one: the page's, or the phone's while the frame draws a
+#: figure's narrow variant (``layout_width``). A list, so ``layout_width`` can nest.
+_LAYOUT_WIDTHS: list[float] = [PAGE_WIDTH_IN]
 
 #: Okabe & Ito's palette (colour-blind safe), ordered so that neighbours also differ in lightness and so
 #: stay apart when printed in grey; lines additionally cycle through dash patterns.
@@ -107,9 +117,48 @@ def apply_style() -> None:
     )
 
 
-def new_figure(height_in: float, width_in: float = PAGE_WIDTH_IN) -> Figure:
-    """A page-wide figure with constrained layout, detached from pyplot so nothing global keeps it alive."""
-    return Figure(figsize=(width_in, height_in), layout="constrained")
+def figure_width() -> float:
+    """The width (inches) a figure is being drawn at: ``PAGE_WIDTH_IN``, or ``NARROW_WIDTH_IN`` while the frame draws
+    the phone variant. A draw function that lays panels side by side reads it (or ``is_narrow()``) to stack them."""
+    return _LAYOUT_WIDTHS[-1]
+
+
+def is_narrow() -> bool:
+    """Whether the figure is being drawn for a phone (narrower than the page): stack panels, shorten labels."""
+    return figure_width() < PAGE_WIDTH_IN
+
+
+@contextlib.contextmanager
+def layout_width(width_in: float) -> Iterator[float]:
+    """Draw at ``width_in`` inside the block: ``new_figure`` without a width, ``figure_width`` and ``is_narrow``
+    follow it. ``kit.figure.figure_main`` uses it to draw a figure's narrow variant with the same draw function."""
+    if not 1.0 <= width_in <= 20.0:
+        raise PipelineError(f"layout width {width_in} in is not a figure width (1 to 20 inches)")
+    _LAYOUT_WIDTHS.append(float(width_in))
+    try:
+        yield float(width_in)
+    finally:
+        _LAYOUT_WIDTHS.pop()
+
+
+def panel_grid(panels: int, columns: int | None = None) -> tuple[int, int]:
+    """Rows and columns for ``panels`` panels: one row of them on the page (or ``columns`` per row), one panel per
+    row on a phone, so each keeps a readable width. ``fig.subplots(*panel_grid(2))`` gives (1, 2) or (2, 1)."""
+    if panels < 1:
+        raise PipelineError(f"panel_grid: {panels} panels; give at least 1")
+    if is_narrow():
+        return panels, 1
+    per_row = panels if columns is None else max(1, min(columns, panels))
+    return math.ceil(panels / per_row), per_row
+
+
+def new_figure(height_in: float, width_in: float | None = None) -> Figure:
+    """A figure with constrained layout, detached from pyplot so nothing global keeps it alive.
+
+    Without ``width_in`` it is as wide as the layout being drawn (``figure_width()``): the page's text block, or a
+    phone's screen for the narrow variant.
+    """
+    return Figure(figsize=(figure_width() if width_in is None else width_in, height_in), layout="constrained")
 
 
 def set_title(fig: Figure, title: str) -> None:

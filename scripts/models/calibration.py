@@ -253,6 +253,18 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return math.fsum(gaps) / len(conf)
 
 
+def logits_ece(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0, n_bins: int = N_BINS) -> float:
+    """ECE of the predictions ``softmax(logits / temperature)``: the temperature changes the confidences, never
+    the predicted classes. Why a helper: the held-out check applies the temperature fitted on the validation
+    images to the test images' logits, and the figures and ``models/train.py`` must compute it the same way."""
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise PipelineError(f"temperature: expected a finite number > 0, got {temperature!r}")
+    z = check_logits(logits)
+    y = check_labels(labels, *z.shape)
+    confidence, predicted = confidences(z / temperature)
+    return expected_calibration_error(confidence, predicted == y, n_bins)
+
+
 def _nll_slope_curvature(shifted: np.ndarray, rows: np.ndarray, labels: np.ndarray, beta: float) -> tuple[float, float]:
     """First and second derivative of the mean NLL of ``softmax(beta * z)`` with respect to ``beta``.
 

@@ -23,7 +23,8 @@ Why it is written the way it is:
   they are defined.
 
 Outputs: ``--weights`` (.npz), ``--history`` (per-epoch JSON), ``--metrics`` (test accuracy, confusion matrix,
-temperature scaling) and ``--diagnostics`` (.npz of validation and test logits and per-example losses).
+temperature scaling, and the test images' calibration error before and after the validation-fitted temperature)
+and ``--diagnostics`` (.npz of validation and test logits and per-example losses).
 
 Every model setting is a required flag without a default: the workflow passes them all from the config, whose
 schema (workflow/schemas/config.schema.yaml) is the one place the defaults live. The example below gives the
@@ -464,8 +465,10 @@ def fit(
 def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.device, run: dict) -> dict[str, Any]:
     """Test-set results and the temperature-scaling check, from the final weights.
 
-    The validation numbers (losses, ECE, the last epoch's temperature) are the history's own, not computed a
-    second time, so metrics.json and history.json agree to the last digit.
+    ``test_ece_last`` and ``test_ece_last_temperature_scaled`` judge the last epoch's temperature (fitted on the
+    validation logits) on the held-out test logits. The validation numbers (losses, ECE, the last epoch's
+    temperature) are the history's own, not computed a second time, so metrics.json and history.json agree to the
+    last digit.
     """
     history, best = run["history"], run["best_epoch"] - 1
     val_labels, test_labels = data.val.labels.numpy(), data.test.labels.numpy()
@@ -502,6 +505,10 @@ def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.dev
         "ece_best": history["val_ece"][best],
         "ece_last": history["val_ece"][-1],
         "ece_last_temperature_scaled": calibration.expected_calibration_error(confidence, label == val_labels),
+        # Held out: the temperature is fitted on the validation images, so its effect on calibration is judged on
+        # the test images, which neither training nor the fit has seen.
+        "test_ece_last": calibration.logits_ece(test_logits, test_labels),
+        "test_ece_last_temperature_scaled": calibration.logits_ece(test_logits, test_labels, temperature),
         "normalisation": {"mean": data.mean, "std": data.std},
         "settings": settings.as_dict(),
     }

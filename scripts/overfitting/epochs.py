@@ -1,7 +1,7 @@
 """The look every epoch chart of the overfitting explainer shares: the best-epoch marker, the epoch axis, markers.
 
-One place for these so that the loss curves, the loss split and the confidence chart mark the same epoch the
-same way.
+One place for these so that the loss curves, the loss split, the confidence and the temperature charts mark the
+same epoch the same way. (Whether a loss "rises" is decided with the config's threshold in ``paired.py``.)
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
-
-#: A validation loss that ends at least this much (relative) above its minimum counts as "rising" in titles;
-#: below it the curves are described as falling together, since a rise of a percent or two is noise.
-RISE_THRESHOLD = 0.05
 
 #: Look of the vertical line at the best epoch, the same in every chart (grey: it is a reference, not data).
 BEST_EPOCH_STYLE: dict[str, Any] = {"color": "#555555", "linestyle": (0, (1, 1.5)), "linewidth": 1.2}

@@ -1,11 +1,14 @@
 """Run-to-run spread: the same model trained with several seeds, summarised side by side.
 
 One training run is one draw: its initial weights, shuffling and dropout come from a seed. Listing several
-seeds in ``models.seeds`` trains each model once per seed; this script reads every run's ``history.json`` and
-``metrics.json`` and writes, per model, one row per seed (test accuracy, the epoch of lowest validation loss,
-how far validation loss and accuracy moved after it) and the spread of each number over the seeds (mean,
-sample standard deviation, minimum, maximum). With one seed the file still lists that run, and the spread is
-empty, so the page can say how to get one.
+seeds in ``models.<model>.seeds`` trains that model once per seed; this script reads every run's
+``history.json``, ``metrics.json`` and ``diagnostics.npz`` and writes, per model, one row per seed and the spread
+of each number over the seeds (mean, sample standard deviation, minimum, maximum). A row holds the test accuracy,
+the epoch of lowest validation loss (e*), how far validation loss and accuracy moved from e* to the last epoch,
+the paired test of that accuracy change on the same validation images (``n_fixed`` wrong at e* and right at the
+end, ``n_broken`` the reverse, the exact McNemar p-value; ``overfitting/paired.py``), the share of the loss's rise
+that each epoch's own temperature removes, and the test images' calibration error before and after the
+validation-fitted temperature. With one seed the file still lists that run, and the spread is empty.
 
     PYTHONPATH=scripts python scripts/overfitting/seed_spread.py \\
         --run cnn=1=results/models/cnn/seed-1 --run overfit=1=results/models/overfit/seed-1 \\
@@ -26,17 +29,28 @@ import numpy as np
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import rounded, write_json
-from models.modelio import read_model_history, read_model_metrics
+from models.modelio import read_diagnostics, read_model_history, read_model_metrics
+from overfitting.paired import COLUMNS, check_same_run, compare_epochs
 
-#: The numbers compared across seeds, in table order; each is computed by ``run_row``.
+#: The numbers compared across seeds, in table order; each is computed by ``run_row`` (a number some run lacks,
+#: such as the share removed when the loss did not rise, gets no spread).
 SPREAD_KEYS: tuple[str, ...] = (
     "test_accuracy",
     "best_epoch",
     "val_loss_best",
     "val_loss_last",
     "val_loss_rise_percent",
-    "val_accuracy_rise_points",
+    "val_accuracy_change_points",
+    "n_fixed",
+    "n_broken",
+    "mcnemar_p",
+    "removed_percent",
+    "test_ece_last",
+    "test_ece_last_temperature_scaled",
 )
+
+#: What each run's metrics.json must hold (a file from before the held-out calibration check lacks the last two).
+METRICS_NUMBERS: tuple[str, ...] = ("test_accuracy", "test_ece_last", "test_ece_last_temperature_scaled")
 
 RUN_PATTERN = re.compile(r"^(?P<model>[A-Za-z0-9_-]+)=(?P<seed>\d+)=(?P<folder>.+)$")
 
@@ -50,32 +64,49 @@ def parse_run(text: str) -> tuple[str, int, Path]:
 
 
 def run_row(seed: int, folder: Path) -> dict[str, Any]:
-    """One run's numbers, from its history (the validation curve) and metrics (the test set).
+    """One run's numbers, from its history (the validation curve), diagnostics (the paired test) and metrics.
 
-    Why the rise after the best epoch: it is the overfitting puzzle's size, the number whose spread tells a
-    reader whether one run's puzzle is typical or luck.
+    Why the change after the best epoch: it is the overfitting puzzle's size, the number whose spread tells a
+    reader whether one run's puzzle is typical or luck; the paired test says whether its accuracy change is more
+    than the chance flips of borderline images.
     """
     # --run names a folder, not files, so argparse cannot check them: check each file as input_file would.
-    history = read_model_history(input_file(str(folder / "history.json")))
+    history_path = input_file(str(folder / "history.json"))
+    diagnostics_path = input_file(str(folder / "diagnostics.npz"))
+    history = read_model_history(history_path, COLUMNS)
     metrics = read_model_metrics(input_file(str(folder / "metrics.json")))
+    diagnostics = read_diagnostics(diagnostics_path)
     run_seed = history["settings"].get("seed")
     if run_seed is not None and run_seed != seed:
         raise PipelineError(
             f"{folder / 'history.json'}: trained with seed {run_seed}, but --run names seed {seed}; "
             "rerun the train step for this seed"
         )
-    columns = history["history"]
-    best = history["best_epoch"]
-    loss, accuracy = columns["val_loss"], columns["val_accuracy"]
+    for key in METRICS_NUMBERS:
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise PipelineError(
+                f"{folder / 'metrics.json'}: key {key!r} is {value!r}, expected a finite number; rerun the train step"
+            )
+    check_same_run(history, diagnostics, history_path, diagnostics_path)
+    c = compare_epochs(history, diagnostics)
     return {
         "seed": seed,
         "epochs": history["epochs"],
         "test_accuracy": float(metrics["test_accuracy"]),
-        "best_epoch": best,
-        "val_loss_best": float(loss[best - 1]),
-        "val_loss_last": float(loss[-1]),
-        "val_loss_rise_percent": float(100 * (loss[-1] / loss[best - 1] - 1)),
-        "val_accuracy_rise_points": float(100 * (accuracy[-1] - accuracy[best - 1])),
+        "best_epoch": c["best_epoch"],
+        "val_loss_best": c["val_loss_min"],
+        "val_loss_last": c["val_loss_last"],
+        "val_loss_rise_percent": c["val_loss_rise_percent"],
+        "val_accuracy_at_best": c["val_accuracy_at_best"],
+        "val_accuracy_last": c["val_accuracy_last"],
+        "val_accuracy_change_points": c["val_accuracy_change_points"],
+        "n_fixed": c["n_fixed"],
+        "n_broken": c["n_broken"],
+        "mcnemar_p": c["mcnemar_p"],
+        "removed_percent": c["removed_percent"],
+        "test_ece_last": float(metrics["test_ece_last"]),
+        "test_ece_last_temperature_scaled": float(metrics["test_ece_last_temperature_scaled"]),
     }
 
 
@@ -102,7 +133,8 @@ def summarise(runs: Sequence[tuple[str, int, Path]]) -> dict[str, Any]:
         entry["runs"].sort(key=lambda row: row["seed"])
         rows = entry["runs"]
         entry["seeds"] = [row["seed"] for row in rows]
-        entry["spread"] = {key: spread([row[key] for row in rows]) for key in SPREAD_KEYS} if len(rows) > 1 else {}
+        complete = [key for key in SPREAD_KEYS if all(row[key] is not None for row in rows)]
+        entry["spread"] = {key: spread([row[key] for row in rows]) for key in complete} if len(rows) > 1 else {}
     n_seeds = max(len(entry["runs"]) for entry in models.values())
     return {"models": models, "n_seeds": n_seeds, "keys": list(SPREAD_KEYS)}
 
@@ -123,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name, entry in summary["models"].items():
         accuracies = ", ".join(f"seed {r['seed']}: {100 * r['test_accuracy']:.2f} %" for r in entry["runs"])
         print(f"{name}: {accuracies}")
-    if any(not math.isfinite(v) for e in summary["models"].values() for r in e["runs"] for v in r.values()):
+    values = [v for e in summary["models"].values() for r in e["runs"] for v in r.values() if v is not None]
+    if any(not math.isfinite(v) for v in values):
         raise PipelineError("a run's numbers are not finite; rerun the train step")
     write_json(args.output, rounded(summary))
 

@@ -1,13 +1,20 @@
-"""Bind every explainer's page into one printed booklet: cover, contents with page numbers, the explainers, an appendix.
+"""Bind every explainer's page into one printed booklet: cover, contents, the explainers, answers, one appendix.
 
 The booklet is built from the same HTML pages the site publishes (``results/reports/<name>.html``): each page's
 ``<article>`` is copied into one document, with its ids prefixed by the explainer's name (``fig-loss_split`` in
 the overfitting page becomes ``overfitting-fig-loss_split``) and its links rewritten to match, so "Figure 3"
 still points at that explainer's Figure 3; image paths are rebased onto the booklet's folder. The contents list
 each explainer and its sections with the page they start on (CSS ``target-counter``), the PDF outline has the
-explainers at level 1 and their sections at level 2, and the appendix summarises the explainers' provenance
-files (data checksums, package versions, git commits, run times). The PDF is written by ``publish/render_pdf.py``'s
-renderer: tagged PDF/UA-1, the same reproducible bytes on every run, and only files under ``--allow`` folders.
+explainers at level 1 and their sections at level 2.
+
+Each chapter prints its lesson only. What a handout prints at its end is gathered from every chapter instead:
+the answers to the exercises (``<section class="answers">``) into one answers part, and the audits (claims checks,
+verifications: ``class="audit"``) with each page's appendix (``class="appendix-part"``) into one shared appendix,
+a subsection per explainer (headings one level down), followed by one summary of the explainers' provenance
+files (data checksums, package versions, git commits, run times) in place of each page's own tables
+(``class="provenance-shared"``). The cover shows the title, a key figure (``--cover-figure``) and the contents.
+The PDF is written by ``publish/render_pdf.py``'s renderer: tagged PDF/UA-1, the same reproducible bytes on
+every run, only files under ``--allow`` folders, and its fitting pass against holes at the feet of pages.
 
 Usage (as the Snakemake rule calls it)::
 
@@ -15,8 +22,9 @@ Usage (as the Snakemake rule calls it)::
         --page overfitting=results/reports/overfitting.html \\
         --provenance pca=results/provenance/pca.json --provenance overfitting=results/provenance/overfitting.json \\
         --templates-dir templates --site-title "Machine learning explainers" --site-author "ML explainers pipeline" \\
-        --html-output results/reports/booklet.html --output results/reports/booklet.pdf \\
-        --allow results --allow templates --page-size A4 --stylesheet templates/print.css
+        --html-output results/booklet/booklet.html --output results/reports/booklet.pdf \\
+        --allow results --allow templates --page-size A4 --stylesheet templates/print.css \
+        --cover-figure results/figures/pca/components.svg
 """
 
 from __future__ import annotations
@@ -34,15 +42,24 @@ from urllib.parse import quote, unquote, urlsplit
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path, read_json
-from publish.render_html import TEMPLATES_DIR, input_pairs, render
+from publish.render_html import FIGURE_KEYS, TEMPLATES_DIR, input_pairs, relative_url, render
 from publish.render_pdf import PAGE_SIZES, read_page, render_pdf
 
 #: Attributes whose value names one or more element ids (space-separated), so they get the prefix too.
 ID_LIST_ATTRIBUTES = frozenset({"for", "headers", "aria-labelledby", "aria-describedby", "aria-controls"})
 #: Attributes holding a URL that may need rebasing or rewriting into an in-booklet link.
 URL_ATTRIBUTES = frozenset({"href", "src"})
-#: The article's own table of contents is dropped: the booklet has one for all explainers.
-DROPPED_CLASSES = frozenset({"toc"})
+#: Dropped from each article: its own table of contents (the booklet has one for all explainers), the web page's
+#: link to its handout, the print titles of its answers and appendix (the booklet's parts have their own), and
+#: its provenance tables (the booklet's appendix summarises them once).
+DROPPED_CLASSES = frozenset({"toc", "handout-link", "part-title", "provenance-shared"})
+#: Parts of an article gathered at the end of the booklet: class -> (where to, whether the element's own tags go
+#: along). The answers' and the appendix's wrappers stay behind (the booklet's parts replace them); an audit
+#: moves whole.
+GATHERED_CLASSES = {"answers": ("answers", False), "appendix-part": ("appendix", False), "audit": ("appendix", True)}
+#: Headings of blocks that are not sections of the chapter (left out of the contents).
+UNLISTED_CLASSES = frozenset({"takeaways"})
+HEADING = re.compile(r"^h([1-5])$")
 #: A name becomes a prefix of ids and URL fragments, so only plain lower-case words are accepted.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: Elements without an end tag: the parser reports only their start.
@@ -67,6 +84,8 @@ class Chapter:
     title: str
     article: str
     sections: list[Heading] = field(default_factory=list)
+    answers: str = ""  # the answers to its exercises, gathered into the booklet's answers part
+    appendix: str = ""  # its audits and appendix, gathered into the booklet's appendix
 
 
 def is_external(url: str) -> bool:
@@ -89,10 +108,13 @@ class ArticleRewriter(HTMLParser):
         self.output_dir = output_dir
         self.chapters = frozenset(chapters)
         self.parts: list[str] = []
+        self.gathered: dict[str, list[str]] = {"answers": [], "appendix": []}
+        self.gathering: list[tuple[str, int, bool]] = []  # (where to, depth it started at, own tags go along)
+        self.unlisted = 0  # > 0 while inside a block whose headings the contents leave out
         self.depth = 0  # open elements inside <article>, the article itself included
         self.done = False
         self.skip_depth = 0  # > 0 while inside a dropped element (the page's own contents)
-        self.open_tags: list[tuple[str, str | None]] = []  # (tag, prefixed id) of open elements
+        self.open_tags: list[tuple[str, str | None, bool]] = []  # (tag, prefixed id, unlisted) of open elements
         self.title_parts: list[str] | None = None
         self.title = ""
         self.sections: list[Heading] = []
@@ -109,8 +131,9 @@ class ArticleRewriter(HTMLParser):
         """Point a link or image at the same thing from inside the booklet.
 
         ``#x`` becomes ``#<name>-x``; ``other.html#y`` becomes ``#other-y`` when that explainer is in the booklet
-        (``other.html`` alone becomes ``#other``, its chapter); other relative paths are rebased from the page's
-        folder onto the booklet's; absolute URLs are left alone (the PDF renderer decides what may be read).
+        (a page beside this one; ``other.html`` alone becomes ``#other``, its chapter); other relative paths are
+        rebased from the page's folder onto the booklet's; absolute URLs are left alone (the PDF renderer decides
+        what may be read).
         """
         if not url or is_external(url):
             return url
@@ -119,7 +142,7 @@ class ArticleRewriter(HTMLParser):
         parts = urlsplit(url)
         target = (self.source_dir / unquote(parts.path)).resolve()
         page = target.stem if target.suffix == ".html" else None
-        if page in self.chapters and target.parent == self.output_dir.resolve():
+        if page in self.chapters and target.parent == self.source_dir:
             return f"#{page}-{parts.fragment}" if parts.fragment else f"#{page}"
         rebased = quote(Path(os.path.relpath(target, self.output_dir.resolve())).as_posix())
         return rebased + (f"#{parts.fragment}" if parts.fragment else "")
@@ -146,13 +169,22 @@ class ArticleRewriter(HTMLParser):
     # --- the parser's callbacks ----------------------------------------------------------------------
 
     def emit(self, text: str) -> None:
-        """Keep ``text`` if it lies inside the article (and outside dropped parts); collect heading text."""
+        """Keep ``text`` if it lies inside the article (and outside dropped parts), in the article or in the part
+        it is gathered into; collect heading text."""
         if self.depth == 0 or self.skip_depth:
+            return
+        if self.gathering:
+            self.gathered[self.gathering[-1][0]].append(text)
             return
         self.parts.append(text)
         for collector in (self.title_parts, self.section_parts):
             if collector is not None:
                 collector.append(text)
+
+    def gathered_tag(self, tag: str) -> str:
+        """A heading gathered into a part goes one level down (it sits under the chapter's title there)."""
+        match = HEADING.match(tag)
+        return f"h{int(match.group(1)) + 1}" if self.gathering and match else tag
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.done:
@@ -164,26 +196,34 @@ class ArticleRewriter(HTMLParser):
             self.skip_depth += tag not in VOID_TAGS
             return
         values = dict(attrs)
-        if set((values.get("class") or "").split()) & DROPPED_CLASSES:
+        names = set((values.get("class") or "").split())
+        if names & DROPPED_CLASSES:
             self.skip_depth = 1
             return
         self.depth += 1
         attrs = self.rewrite_attrs(attrs)
         element_id = dict(attrs).get("id")
-        if tag == "h1" and self.title_parts is None and not self.title:
+        own_tags = True
+        gather = next((GATHERED_CLASSES[name] for name in sorted(names) if name in GATHERED_CLASSES), None)
+        if gather is not None and not self.gathering:
+            self.gathering.append((gather[0], self.depth, gather[1]))
+            own_tags = gather[1]
+        self.unlisted += bool(names & UNLISTED_CLASSES)
+        if tag == "h1" and self.title_parts is None and not self.title and not self.gathering:
             self.title_parts = []
-        elif tag == "h2":
-            section = next((eid for t, eid in reversed(self.open_tags) if t == "section" and eid), None)
+        elif tag == "h2" and not self.gathering and not self.unlisted:
+            section = next((eid for t, eid, _ in reversed(self.open_tags) if t == "section" and eid), None)
             self.section_target = element_id or section or ""
             self.section_parts = []
-        self.emit(self.start_tag(tag, attrs))
-        self.open_tags.append((tag, element_id))
+        if own_tags:
+            self.emit(self.start_tag(self.gathered_tag(tag), attrs))
+        self.open_tags.append((tag, element_id, bool(names & UNLISTED_CLASSES)))
         if tag in VOID_TAGS:
             self.handle_endtag(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.depth and not self.skip_depth and not self.done:
-            self.emit(self.start_tag(tag, self.rewrite_attrs(attrs), closed=True))
+            self.emit(self.start_tag(self.gathered_tag(tag), self.rewrite_attrs(attrs), closed=True))
 
     def handle_endtag(self, tag: str) -> None:
         if self.done or self.depth == 0:
@@ -191,10 +231,13 @@ class ArticleRewriter(HTMLParser):
         if self.skip_depth:
             self.skip_depth -= 1
             return
-        if tag not in VOID_TAGS:
-            self.emit(f"</{tag}>")
+        ends_gathering = bool(self.gathering) and self.gathering[-1][1] == self.depth
+        if tag not in VOID_TAGS and (not ends_gathering or self.gathering[-1][2]):
+            self.emit(f"</{self.gathered_tag(tag)}>")
+        if ends_gathering:
+            self.gathering.pop()
         if self.open_tags:
-            self.open_tags.pop()
+            self.unlisted -= self.open_tags.pop()[2]
         if tag == "h1" and self.title_parts is not None:
             self.title = heading_text(self.title_parts)
             self.title_parts = None
@@ -238,7 +281,14 @@ def read_chapter(name: str, page: Path, output_dir: Path, chapters: Sequence[str
         raise PipelineError(f"{page}: no complete <article> element; the booklet copies each page's article")
     if not rewriter.title:
         raise PipelineError(f"{page}: the article has no <h1> title; the booklet's contents need one")
-    return Chapter(name, rewriter.title, "".join(rewriter.parts), rewriter.sections)
+    return Chapter(
+        name,
+        rewriter.title,
+        "".join(rewriter.parts),
+        rewriter.sections,
+        "".join(rewriter.gathered["answers"]).strip(),
+        "".join(rewriter.gathered["appendix"]).strip(),
+    )
 
 
 def summarise_provenance(provenance: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -279,17 +329,34 @@ def summarise_provenance(provenance: Mapping[str, Mapping[str, Any]]) -> dict[st
     }
 
 
+def cover_figure(path: Path | None, html_output: Path) -> dict[str, Any] | None:
+    """The cover's key figure: its URL relative to the booklet and its sidecar's title and alt text."""
+    if path is None:
+        return None
+    sidecar = path.with_suffix(".json")
+    try:
+        meta = read_json(input_file(str(sidecar)))
+    except PipelineError as exc:
+        raise PipelineError(f"--cover-figure {path}: its sidecar: {exc}") from None
+    missing = [key for key in FIGURE_KEYS if not isinstance(meta, dict) or not meta.get(key)]
+    if missing:
+        raise PipelineError(f"{sidecar}: figure sidecar lacks {', '.join(missing)}; rerun the figure step")
+    return {"src": relative_url(path, html_output.parent), "title": meta["title"], "alt": meta["alt"]}
+
+
 def booklet_html(
     chapters: Sequence[Chapter],
     provenance: Mapping[str, Mapping[str, Any]],
     site: Mapping[str, str],
     templates_dir: str | Path = TEMPLATES_DIR,
+    cover: Mapping[str, Any] | None = None,
 ) -> str:
     """The booklet as one HTML document, from the booklet template."""
     context = {
         "site": dict(site),
         "chapters": chapters,
         "provenance": summarise_provenance(provenance),
+        "cover": cover,
     }
     return render("booklet.html.j2", context, templates_dir)
 
@@ -330,6 +397,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--run-times", action="store_true", help="print the chapters' run times (the booklet then differs per run)"
     )
+    parser.add_argument(
+        "--cover-figure", type=input_file, help="the key figure on the cover (an SVG with its .json sidecar)"
+    )
     return parser
 
 
@@ -349,10 +419,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     chapters = [read_chapter(name, path, html_output.parent, names) for name, path in pages]
     provenance = {name: read_json(records[name]) for name in names}
     site = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
-    document = booklet_html(chapters, provenance, site, args.templates_dir or TEMPLATES_DIR)
+    cover = cover_figure(args.cover_figure, html_output)
+    document = booklet_html(chapters, provenance, site, args.templates_dir or TEMPLATES_DIR, cover)
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")
-    pdf = render_pdf(html_output, args.allow or [], args.page_size, args.stylesheet)
+    pdf = render_pdf(html_output, args.allow or [], args.page_size, args.stylesheet, gather=False)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

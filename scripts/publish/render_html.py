@@ -10,13 +10,24 @@ Usage (as the Snakemake rule calls it)::
         --context metrics=results/pca/metrics.json --context claims=results/pca/claims.json \\
         --context dataset=results/data/fashion-mnist.json --context provenance=results/provenance/pca.json \\
         --figure variance_bar=results/figures/pca/variance_bar.svg ... \\
+        --nav '{"previous": null, "next": {"title": "...", "href": "backprop.html"}, "pdf": "pca.pdf"}' \\
         --site-title "Machine learning explainers" --site-author "ML explainers pipeline"
+
+Every environment also holds the lesson's shared data, read from the templates folder: ``terms``
+(glossary.yaml, for the term and glossary macros) and ``bibliography`` (references.yaml, for cite and
+references); a key a page uses that the file lacks fails the render, naming the key and the file. ``--nav``
+gives a page its neighbours in reading order and its PDF (base.html.j2 links them).
+
+A figure's phone variant (``<name>.narrow.svg`` beside it, drawn by the figure frame) is found by its name; an
+explainer with interactive widgets gets ``--widgets results/widgets/<explainer>.js``, the data file the page loads
+(see ``kit.widgets``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +37,7 @@ from urllib.parse import quote
 
 import jinja2
 import markupsafe
+import yaml
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.facts import checked
@@ -47,14 +59,25 @@ from kit.io import atomic_open, read_json
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 #: Context keys the script fills itself; a ``--context`` file may not take them.
-RESERVED_KEYS = frozenset({"site", "figures", "explainers"})
+RESERVED_KEYS = frozenset({"site", "figures", "explainers", "widgets", "nav"})
 
 #: Keys each figure sidecar must hold (the figure scripts write them); other keys are passed through.
 FIGURE_KEYS: tuple[str, ...] = ("alt", "title")
 
-#: Keys each entry of ``--explainers`` must hold to become a card on the index.
+#: Keys each entry of ``--explainers`` must hold to become a card on the index (``claims``, the path of the
+#: explainer's claims file, is optional: its ``facts.headline`` and ``facts.description`` head the card).
 EXPLAINER_KEYS: tuple[str, ...] = ("name", "title", "summary", "html", "pdf")
 
+#: The lesson's shared data, read from the templates folder into every environment (see ``Glossary``).
+GLOSSARY_FILE = "glossary.yaml"
+REFERENCES_FILE = "references.yaml"
+
+#: A figure up to this natural width (CSS px) shows at 90 % or more in a 390 px phone's text column (361 px), so
+#: it needs neither a narrow variant nor a sideways scroll there.
+PHONE_FITS_PX = 400
+
+#: The root element's width of an SVG file (matplotlib writes points, Graphviz points, others px or no unit).
+SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)(pt|px)?"')
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -184,8 +207,34 @@ def relative_url(target: str | Path, start: str | Path) -> str:
     return quote(Path(relative).as_posix())
 
 
+def svg_width_px(path: str | Path) -> float | None:
+    """The natural width of an SVG file in CSS px (1 pt = 4/3 px), or None when its root gives none."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        match = SVG_WIDTH.search(handle.read(4096))
+    if match is None:
+        return None
+    return float(match.group(1)) * (4 / 3 if match.group(2) == "pt" else 1.0)
+
+
+def phone_layout(image: Path, out_dir: Path) -> dict[str, Any]:
+    """How a phone shows the figure: its narrow variant (``<name>.narrow.svg``, when narrower than the figure), or
+    the figure itself, whole when it fits a phone's column and else in a box that scrolls sideways.
+
+    Returns ``narrow_src`` (URL or None) and ``phone``: ``"narrow"``, ``"fits"`` or ``"scroll"``.
+    """
+    width = svg_width_px(image)
+    narrow = image.with_name(image.name.removesuffix(".svg") + ".narrow.svg")
+    if narrow.is_file() and narrow.stat().st_size > 0:
+        narrow_width = svg_width_px(narrow)
+        if width is not None and narrow_width is not None and narrow_width < width:
+            return {"narrow_src": relative_url(narrow, out_dir), "phone": "narrow"}
+    fits = width is None or width <= PHONE_FITS_PX
+    return {"narrow_src": None, "phone": "fits" if fits else "scroll"}
+
+
 def load_figures(pairs: Sequence[tuple[str, str | Path]], output: str | Path) -> dict[str, dict[str, Any]]:
-    """Describe each figure for the templates: its sidecar's keys plus ``name``, ``id``, ``src`` and ``number``.
+    """Describe each figure for the templates: its sidecar's keys plus ``name``, ``id``, ``src``, ``number`` and how a
+    phone shows it (``narrow_src``, ``phone``: see ``phone_layout``).
 
     Numbers follow the order of the flags (1..n), so the page's "Figure 2" is the second figure given.
     """
@@ -206,8 +255,131 @@ def load_figures(pairs: Sequence[tuple[str, str | Path]], output: str | Path) ->
             "id": f"fig-{name}",
             "src": relative_url(image, out_dir),
             "number": number,
+            **phone_layout(image, out_dir),
         }
     return figures
+
+
+def load_widgets(path: str | Path | None, output: str | Path) -> dict[str, Any] | None:
+    """The page's widget data file (``--widgets``) as the templates use it: its URL relative to the page and the
+    explainer it belongs to (the file's name); None without one, so a page renders its widgets' hooks hidden."""
+    if path is None:
+        return None
+    data = pair_file("--widgets", "data", path)
+    if data.suffix != ".js":
+        raise PipelineError(f"--widgets {path}: expected the .js data file that kit.widgets writes")
+    return {"src": relative_url(data, Path(output).parent), "explainer": data.name.removesuffix(".js")}
+
+
+# --------------------------------------------------------------------------------------------------------
+# The lesson's glossary and references (templates/glossary.yaml, templates/references.yaml)
+# --------------------------------------------------------------------------------------------------------
+
+
+class Listing:
+    """Entries of a YAML file in the templates folder, by key, and the keys a page has used, in order of first use.
+
+    The macros of macros.html.j2 reach it as a global (``terms`` for the glossary, ``bibliography`` for the
+    references), so every imported macro sees it. A key the file lacks fails the render with the key and the file
+    named: a page never prints an empty definition or a dead citation.
+    """
+
+    #: What an entry is called in error messages, and the fields each entry must have.
+    what = "entry"
+    fields: tuple[str, ...] = ()
+
+    def __init__(self, entries: Mapping[str, Any], source: str) -> None:
+        self.entries = dict(entries)
+        self.source = source
+        self.used: dict[str, int] = {}  # key -> how many times the page used it
+
+    @classmethod
+    def load(cls, path: Path) -> Listing:
+        """Read and check the file (an absent file gives an empty listing, so any use of it fails by name)."""
+        if not path.is_file():
+            return cls({}, str(path))
+        try:
+            entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise PipelineError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(entries, Mapping):
+            raise PipelineError(f"{path}: expected a mapping of keys to {cls.what} entries")
+        for key, entry in entries.items():
+            missing = [name for name in cls.fields if not isinstance(entry, Mapping) or not entry.get(name)]
+            if missing:
+                raise PipelineError(f"{path}: {cls.what} {key!r} lacks {', '.join(missing)}")
+        return cls(entries, str(path))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.entries:
+            raise PipelineError(f"{self.what} {key!r} is not in {self.source}; add it there")
+        return self.entries[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.entries
+
+    def use(self, key: str) -> str:
+        """Record one use of ``key`` and return an id unique on the page for it (``<key>-<n>``)."""
+        self[key]
+        self.used[key] = self.used.get(key, 0) + 1
+        return f"{key}-{self.used[key]}"
+
+    def listing(self, keys: Sequence[str] | None = None) -> list[tuple[str, Any]]:
+        """The entries to list: ``keys`` (each checked), or every key used so far; each used key must be among
+        them, so a page cannot use a term or cite a source that its list leaves out."""
+        chosen = list(dict.fromkeys(keys if keys is not None else self.used))
+        for key in chosen:
+            self[key]
+        left_out = [key for key in self.used if key not in chosen]
+        if left_out:
+            names = ", ".join(map(repr, left_out))
+            raise PipelineError(f"the page uses {self.what} {names} but its list leaves it out; add it to the keys")
+        return self.order([(key, self.entries[key]) for key in chosen])
+
+    def order(self, items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """The listing's order (as chosen)."""
+        return items
+
+
+class Glossary(Listing):
+    """templates/glossary.yaml: ``key: {term, definition}``; the list is alphabetical by term."""
+
+    what = "glossary term"
+    fields = ("term", "definition")
+
+    def order(self, items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        return sorted(items, key=lambda item: str(item[1]["term"]).casefold())
+
+
+class Bibliography(Listing):
+    """templates/references.yaml: ``key: {short, title, url}`` (plus optional authors, year, venue, note); the list
+    is in order of first citation."""
+
+    what = "reference"
+    fields = ("short", "title", "url")
+
+
+def require(condition: Any, message: str) -> str:
+    """``{{ require(items | length <= 5, "takeaways: ...") }}``: fail the render with ``message`` unless it holds."""
+    if not condition:
+        raise PipelineError(message)
+    return ""
+
+
+def read_nav(value: str) -> dict[str, Any]:
+    """The page's neighbours in reading order and its PDF, from ``--nav`` (a JSON object: ``previous`` and
+    ``next``, each ``{title, href}`` or null, and ``pdf``, the handout's URL relative to the page)."""
+    try:
+        nav = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"--nav: not valid JSON ({exc})") from None
+    if not isinstance(nav, dict) or not isinstance(nav.get("pdf"), str) or not nav["pdf"]:
+        raise PipelineError("--nav: expected a JSON object with pdf (the handout's URL) and previous/next")
+    for side in ("previous", "next"):
+        item = nav.setdefault(side, None)
+        if item is not None and not (isinstance(item, dict) and item.get("title") and item.get("href")):
+            raise PipelineError(f"--nav: {side} must be null or an object with title and href")
+    return nav
 
 
 def read_explainers(value: str) -> list[dict[str, Any]]:
@@ -228,6 +400,15 @@ def read_explainers(value: str) -> list[dict[str, Any]]:
         missing = [key for key in EXPLAINER_KEYS if not isinstance(entry, dict) or key not in entry]
         if missing:
             raise PipelineError(f"--explainers: entry {index} lacks {', '.join(missing)}")
+        if entry.get("claims"):
+            try:
+                claims = read_json(input_file(str(entry["claims"])))
+            except PipelineError as exc:
+                raise PipelineError(f"--explainers: entry {index} ({entry['name']}): {exc}") from None
+            facts = claims.get("facts") if isinstance(claims, dict) else None
+            entry["facts"] = facts if isinstance(facts, dict) else {}
+        else:
+            entry["facts"] = {}
     return explainers
 
 
@@ -251,16 +432,38 @@ def make_environment(templates_dir: str | Path) -> jinja2.Environment:
         extensions=["jinja2.ext.do"],
     )
     env.filters.update(FILTERS)
+    folder = Path(templates_dir)
+    env.globals.update(
+        terms=Glossary.load(folder / GLOSSARY_FILE),
+        bibliography=Bibliography.load(folder / REFERENCES_FILE),
+        require=require,
+    )
     return env
+
+
+#: Files whose frames a rendering error's traceback names (templates, and the style sheets they include).
+TEMPLATE_FILES = (".j2", ".html", ".css")
 
 
 def _template_location(exc: BaseException) -> str:
     """``name, line N`` of the innermost template frame in a rendering error's traceback (Jinja2 puts the
-    template file and line into the traceback it rewrites)."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith((".j2", ".html", ".css")):
-            return f"{Path(frame.filename).name}, line {frame.lineno}"
-    return "template"
+    template file and line into the traceback it rewrites).
+
+    When that frame is inside a macro (macros.html.j2), the page's line that called it comes first
+    (``pca.html.j2, line 40, in macros.html.j2, line 168``): that is the line to fix.
+    """
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename.endswith(TEMPLATE_FILES)]
+    if not frames:
+        return "template"
+    inner = frames[-1]
+    where = f"{Path(inner.filename).name}, line {inner.lineno}"
+    if inner.name.startswith("block ") or inner.name == "top-level template code":
+        return where
+    caller = next(
+        (frame for frame in reversed(frames) if frame.name.startswith("block ") or frame.name.startswith("top-level")),
+        None,
+    )
+    return where if caller is None else f"{Path(caller.filename).name}, line {caller.lineno}, in {where}"
 
 
 def render(template: str, context: Mapping[str, Any], templates_dir: str | Path = TEMPLATES_DIR) -> str:
@@ -312,6 +515,13 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--explainers", help="for the index: JSON list (or JSON file) of {name, title, summary, html, pdf}"
     )
+    parser.add_argument(
+        "--nav",
+        help="the page's neighbours in reading order and its PDF: JSON {previous, next, pdf} (see read_nav)",
+    )
+    parser.add_argument(
+        "--widgets", metavar="PATH", help="the page's widget data file (results/widgets/<explainer>.js, kit.widgets)"
+    )
     return parser
 
 
@@ -322,8 +532,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     context = load_context(input_pairs(args.context or [], "--context"))
     context["figures"] = load_figures(input_pairs(args.figure or [], "--figure"), args.output)
     context["site"] = {"title": args.site_title, "author": args.site_author, "run_times": args.run_times}
+    context["widgets"] = load_widgets(args.widgets, args.output)
     if args.explainers is not None:
         context["explainers"] = read_explainers(args.explainers)
+    if args.nav is not None:
+        context["nav"] = read_nav(args.nav)
 
     html = render(args.template, context, args.templates_dir or TEMPLATES_DIR)
     with atomic_open(args.output, "w", encoding="utf-8", newline="\n") as handle:

@@ -8,6 +8,12 @@ without alt text, is refused. The same bytes come out on every run: no creation 
 the page states one explicitly (``<meta name="dcterms.created">``), an identifier derived from the content,
 fixed font time stamps.
 
+Before printing, the page's audits (``<section class="audit">``, the claims checks, verifications and provenance
+that the web page folds in place; see macros.html.j2) move into its print appendix (``<div class="appendix-part">``,
+which print.css starts on a new page), and a fitting pass (``publish.fit``) closes the holes that figures and other
+unbreakable blocks leave when they move to the next page. Both act on WeasyPrint's parsed copy of the page; the
+HTML file is unchanged. ``--no-fit`` prints without the fitting pass.
+
 Every resource the page asks for goes through ``SafeFetcher``: only ``data:`` URLs and local files inside the
 ``--allow`` folders are read. Anything else (the network, ``/etc/passwd``, a ``../`` escape, a symlink out of
 the allowed folders) fails the render with an error naming the URL, and no PDF is written.
@@ -31,11 +37,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import cssselect2
 import weasyprint
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
+from publish.fit import fit
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
@@ -211,12 +219,71 @@ def with_print_stylesheet(html: str, html_path: Path, stylesheet: str | Path) ->
     return f"{html[:head_end]}<style>\n{css}\n</style>\n{html[head_end:]}"
 
 
+def classes(element: Any) -> list[str]:
+    """The class names of an element of the parsed page."""
+    return (element.get("class") or "").split()
+
+
+def gather_appendix(root: Any) -> int:
+    """Move every audit of the page into its print appendix; return how many moved.
+
+    An audit (``class="audit"``) sits where the web page folds it; in print it belongs to the appendix, so it
+    moves, in page order, to the start of ``<div class="appendix-part">`` (after the part's title). A page with
+    audits but no appendix part gets one at the end of its article. Audits inside another audit move with it.
+    """
+    parents = {child: parent for parent in root.iter() for child in parent}
+
+    def inside(element: Any, ancestor_class: str) -> bool:
+        parent = parents.get(element)
+        while parent is not None:
+            if ancestor_class in classes(parent):
+                return True
+            parent = parents.get(parent)
+        return False
+
+    audits = [
+        element
+        for element in root.iter()
+        if "audit" in classes(element) and not inside(element, "audit") and not inside(element, "appendix-part")
+    ]
+    if not audits:
+        return 0
+    part = next((element for element in root.iter() if "appendix-part" in classes(element)), None)
+    if part is None:
+        container = next(root.iter("article"), None)
+        if container is None:
+            container = next(root.iter("body"), root)
+        part = root.makeelement("div", {"class": "appendix-part"})
+        part.text, part.tail = "\n", "\n"
+        container.append(part)
+    position = next((i + 1 for i, child in enumerate(part) if "part-title" in classes(child)), 0)
+    for audit in audits:
+        parent = parents[audit]
+        index = list(parent).index(audit)
+        if index:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + (audit.tail or "")
+        else:
+            parent.text = (parent.text or "") + (audit.tail or "")
+        parent.remove(audit)
+        audit.tail = "\n"
+        part.insert(position, audit)
+        position += 1
+    return len(audits)
+
+
 def render_pdf(
-    html_path: str | Path, allowed: Sequence[str | Path], page_size: str = "A4", stylesheet: str | Path | None = None
+    html_path: str | Path,
+    allowed: Sequence[str | Path],
+    page_size: str = "A4",
+    stylesheet: str | Path | None = None,
+    fit_pages: bool = True,
+    gather: bool = True,
 ) -> bytes:
     """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
 
-    Fails if any resource was refused or could not be loaded.
+    Unless ``gather`` is false (the booklet gathers its parts itself), the page's audits move to its appendix
+    (``gather_appendix``); unless ``fit_pages`` is false, the fitting pass closes the holes at the feet of pages
+    (``publish.fit``). Fails if any resource was refused or could not be loaded.
     """
     html_path = Path(html_path)
     if not html_path.is_file():
@@ -233,7 +300,15 @@ def render_pdf(
         try:
             base_url = html_path.resolve().as_uri()
             page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-            document = page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
+            if gather:
+                gather_appendix(page.etree_element)
+
+            def lay_out() -> Any:
+                # The selector matcher caches the tree's structure: rebuild it after the tree changed.
+                page.wrapper_element = cssselect2.ElementWrapper.from_html_root(page.etree_element)
+                return page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
+
+            document = fit(page.etree_element, lay_out) if fit_pages else lay_out()
             check_metadata(html_path, document.metadata)
             pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
         except RefusedURLError as exc:
@@ -269,13 +344,19 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--stylesheet", type=input_file, help="print style sheet added to the page's head (templates/print.css)"
     )
+    parser.add_argument(
+        "--no-fit",
+        dest="fit",
+        action="store_false",
+        help="print without the fitting pass that closes holes at the feet of pages (to compare)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, render the PDF and write it atomically."""
     args = build_parser().parse_args(argv)
-    pdf = render_pdf(args.html, args.allow or [], args.page_size, args.stylesheet)
+    pdf = render_pdf(args.html, args.allow or [], args.page_size, args.stylesheet, args.fit)
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

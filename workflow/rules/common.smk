@@ -21,11 +21,14 @@ from kit.cli import PipelineError  # noqa: E402 (the project's modules live in s
 from kit.config import load_config  # noqa: E402
 from kit.deps import project_modules, template_files  # noqa: E402
 from kit.explainers import load_explainers  # noqa: E402
+from kit.widgets import load_widget_steps, widget_data_file  # noqa: E402
 
 try:
     config.update(load_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     #: Every explainer, declared once in workflow/explainers/<name>.yaml, in reading order.
     EXPLAINERS = load_explainers(ROOT / "workflow" / "explainers", config)
+    #: The widgets step of each explainer whose declaration has a ``widgets`` key (most pages have none yet).
+    WIDGETS = load_widget_steps(ROOT / "workflow" / "explainers", config)
 except PipelineError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -175,6 +178,33 @@ def claims_mem(wildcards):
     return EXPLAINERS[wildcards.explainer].claims.mem_mb
 
 
+def narrow_file(svg):
+    """A figure's phone variant, drawn by the figure frame beside the SVG (``<figure>.narrow.svg``)."""
+    return svg.removesuffix(".svg") + ".narrow.svg"
+
+
+def declared_widgets(wildcards):
+    """The widgets step of an explainer, from its declaration (an explainer without widgets is refused by name)."""
+    if wildcards.explainer not in WIDGETS:
+        raise WorkflowError(f"explainer {wildcards.explainer!r} declares no widgets (no 'widgets' key)")
+    return WIDGETS[wildcards.explainer]
+
+
+def widget_inputs(wildcards):
+    """Input function of the widgets rule."""
+    return step_inputs(declared_widgets(wildcards))
+
+
+def widget_args(wildcards):
+    """The widget data script's flags, except its outputs."""
+    return " ".join(shlex.quote(word) for word in declared_widgets(wildcards).command_args())
+
+
+def widget_mem(wildcards):
+    """Memory a widgets job asks for, from its declaration."""
+    return declared_widgets(wildcards).mem_mb
+
+
 def figure_output(path):
     """A figure's SVG, marked for Snakemake's own report (``snakemake --report``) in its explainer's category."""
     return report(
@@ -304,14 +334,39 @@ def report_inputs(wildcards):
     """Everything an explainer's HTML page is built from: context files, figures, sidecars, its templates."""
     explainer = EXPLAINERS[wildcards.explainer]
     figures = explainer.figure_files()
+    widgets = {"widgets": widget_data_file(wildcards.explainer)} if wildcards.explainer in WIDGETS else {}
     return {
         **explainer.context,
         "provenance": f"results/provenance/{wildcards.explainer}.json",
         "figures": figures,
         "sidecars": [path.removesuffix(".svg") + ".json" for path in figures],
+        "narrow": [narrow_file(path) for path in figures],
         "templates": templates_of(explainer.template),
+        "lesson_data": lesson_data(),
+        **widgets,
         **script("publish/render_html.py"),
     }
+
+
+def lesson_data():
+    """The glossary and the references, which render_html.py reads from the templates folder into every page."""
+    return [str(TEMPLATES / "glossary.yaml"), str(TEMPLATES / "references.yaml")]
+
+
+def report_nav(wildcards):
+    """``--nav`` for render_html.py: the explainer's neighbours in reading order (EXPLAINERS is ordered) and its PDF,
+    as quoted JSON; links are relative to the page (all pages share results/reports/)."""
+    names = list(EXPLAINERS)
+    index = names.index(wildcards.explainer)
+
+    def link(position):
+        if not 0 <= position < len(names):
+            return None
+        name = names[position]
+        return {"title": EXPLAINERS[name].title, "href": f"{name}.html"}
+
+    nav = {"previous": link(index - 1), "next": link(index + 1), "pdf": f"{wildcards.explainer}.pdf"}
+    return shlex.quote(json.dumps(nav, sort_keys=True))
 
 
 def report_template(wildcards):
@@ -325,11 +380,24 @@ def pdf_figures(wildcards):
 
 
 def report_args(wildcards, input):
-    """``--context KEY=PATH`` and ``--figure NAME=PATH`` flags for render_html.py."""
+    """``--context KEY=PATH``, ``--figure NAME=PATH`` and (for a page with widgets) ``--widgets PATH`` flags for
+    render_html.py."""
     explainer = EXPLAINERS[wildcards.explainer]
     contexts = [f"{key}={input[key]}" for key in [*explainer.context, "provenance"]]
     figures = [f"{step.name}={path}" for step, path in zip(explainer.figures, input.figures)]
-    return " ".join([quoted(contexts, "--context"), quoted(figures, "--figure")])
+    widgets = quoted([input.widgets], "--widgets") if wildcards.explainer in WIDGETS else ""
+    return " ".join(filter(None, [quoted(contexts, "--context"), quoted(figures, "--figure"), widgets]))
+
+
+def claims_file(name):
+    """An explainer's claims file: its ``facts.headline`` and ``facts.description`` head the index card."""
+    return f"results/{name}/claims.json"
+
+
+def cover_figure():
+    """The booklet cover's key figure: the key figure of the first explainer in reading order."""
+    name, explainer = next(iter(EXPLAINERS.items()))
+    return f"results/figures/{name}/{explainer.key_figure}.svg"
 
 
 def index_entries():
@@ -341,6 +409,7 @@ def index_entries():
             "summary": explainer.summary,
             "html": f"reports/{name}.html",
             "pdf": f"reports/{name}.pdf",
+            "claims": claims_file(name),
         }
         for name, explainer in EXPLAINERS.items()
     ]

@@ -1,5 +1,6 @@
-# Overfitting explainer: the run-to-run spread over the seeds (the trainings are in models.smk; its claims and
-# figures come from workflow/explainers/overfitting.yaml through the generic rules of explainers.smk).
+# Overfitting explainer: the run-to-run spread over the seeds and each run's paired accuracy test (the trainings
+# are in models.smk; its claims and figures come from workflow/explainers/overfitting.yaml through the generic
+# rules of explainers.smk).
 
 
 rule overfitting_seed_spread:
@@ -7,6 +8,7 @@ rule overfitting_seed_spread:
         **script("overfitting/seed_spread.py"),
         histories=all_model_files("history.json"),
         metrics=all_model_files("metrics.json"),
+        diagnostics=all_model_files("diagnostics.npz"),
     output:
         "results/overfitting/seeds.json",
     log:

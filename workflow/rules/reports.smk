@@ -60,12 +60,14 @@ rule report_html:
         templates=folder_of("templates"),
         template=report_template,
         args=report_args,
+        nav=report_nav,
         title=shlex.quote(config["report"]["title"]),
         author=shlex.quote(config["report"]["author"]),
         run_times="--run-times" if config["report"]["run_times"] else "",
     shell:
         "{params.run} {input.code:q} --template {params.template} --templates-dir {params.templates:q} {params.args}"
-        " --site-title {params.title} --site-author {params.author} {params.run_times} --output {output:q}"
+        " --nav {params.nav} --site-title {params.title} --site-author {params.author} {params.run_times}"
+        " --output {output:q}"
         " > {log:q} 2>&1"
 
 
@@ -109,10 +111,13 @@ rule booklet:
         pages=expand("results/reports/{explainer}.html", explainer=EXPLAINERS),
         provenance=expand("results/provenance/{explainer}.json", explainer=EXPLAINERS),
         figures=[path for item in EXPLAINERS.values() for path in item.figure_files()],
+        cover=cover_figure(),
+        cover_sidecar=cover_figure().removesuffix(".svg") + ".json",
         templates=templates_of("booklet.html.j2"),
         stylesheet=TEMPLATES / "print.css",
     output:
-        html="results/reports/booklet.html",
+        # The booklet's source, beside results/reports/ (not a page of the site: the site links the PDF).
+        html="results/booklet/booklet.html",
         pdf=report(
             "results/reports/booklet.pdf",
             caption="../report/site.rst",
@@ -143,7 +148,7 @@ rule booklet:
         "{params.run} {input.code:q} {params.pages} {params.records} --templates-dir {params.templates:q}"
         " --site-title {params.title} --site-author {params.author} {params.run_times}"
         " --allow {params.results:q} --allow {params.templates:q} --page-size {params.page_size}"
-        " --stylesheet {input.stylesheet:q}"
+        " --stylesheet {input.stylesheet:q} --cover-figure {input.cover:q}"
         " --html-output {output.html:q} --output {output.pdf:q} > {log:q} 2>&1"
 
 
@@ -152,6 +157,7 @@ rule index:
         **script("publish/render_html.py"),
         reports=expand("results/reports/{explainer}.{ext}", explainer=EXPLAINERS, ext=["html", "pdf"]),
         booklet="results/reports/booklet.pdf",
+        claims=[claims_file(name) for name in EXPLAINERS],
         figures=list(index_figures().values()),
         sidecars=[path.removesuffix(".svg") + ".json" for path in index_figures().values()],
         templates=templates_of("index.html.j2"),

@@ -20,19 +20,25 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import LAYERS, PEOPLE, PERSON_INDEX, read_history, read_metrics, scientific
+from backprop.bpio import (
+    EPSILON,
+    FIRST_SAMPLES,
+    LAYERS,
+    PEOPLE,
+    PERSON_INDEX,
+    entry_counts,
+    read_history,
+    read_metrics,
+    scientific,
+)
 from kit.cli import run_cli
 from kit.figure import Input, figure_main
+from kit.formats import upper_bound
 from kit.io import round_significant
 from kit.plotstyle import LINESTYLES, PALETTE, new_figure, set_title
 
-SAMPLES: tuple[str, ...] = tuple(
-    f"sample_first_{method}_{layer}" for method in ("manual", "autograd") for layer in LAYERS
-)
+SAMPLES: tuple[str, ...] = FIRST_SAMPLES
 MARKERS: dict[str, str] = {"tom": "o", "dick": "s", "harry": "^"}
-
-#: Spacing of float64 numbers near 1: a difference of about this much times a value is rounding, nothing more.
-EPSILON = float(np.finfo(np.float64).eps)
 
 
 def entry_differences(history: dict[str, np.ndarray], layer: str) -> tuple[np.ndarray, np.ndarray]:
@@ -106,35 +112,34 @@ def plot_agreement(history: dict[str, np.ndarray], tolerance: float, title: str)
 
 
 def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any]:
-    """Title, alt text and the numbers: each layer's largest relative error, and how many steps matched exactly."""
+    """Title, alt text and the numbers: each layer's largest relative error (written as a bound, rounded up), and
+    the sampled entries of step 1."""
     tolerance = float(metrics["agreement"]["tolerance"])
     worst = {layer: float(np.max(history[f"relative_error_{layer}"])) for layer in LAYERS}
     overall = max(worst.values())
     exact = {layer: int(np.sum(history[f"relative_error_{layer}"] == 0)) for layer in LAYERS}
     n_steps = len(history["step"])
-    n_samples = {layer: len(history[f"sample_first_manual_{layer}"]) for layer in LAYERS}
-    identical = sum(int(np.sum(entry_differences(history, layer)[1] == 0)) for layer in LAYERS)
-    zero_entries = sum(int(np.sum(entry_differences(history, layer)[0] == 0)) for layer in LAYERS)
-    within_rounding = sum(
-        int(np.sum(entry_differences(history, layer)[1] <= 4 * EPSILON * entry_differences(history, layer)[0]))
-        for layer in LAYERS
-    )
-    if overall < tolerance:
+    counts = entry_counts(history)
+    n_samples = counts["samples"]
+    below = overall < tolerance
+    if below:
         title = (
-            f"By hand and by autograd, the gradients agree to {scientific(overall)} relative error at worst over "
-            f"{n_steps:,} steps (tolerance {scientific(tolerance, 0)})"
+            f"By hand and by autograd, the gradients agree to a relative error of at most {upper_bound(overall)} "
+            f"over {n_steps:,} steps (tolerance {scientific(tolerance, 0)})"
         )
     else:
-        title = f"Hand-made and autograd gradients differ by up to {scientific(overall)}, over the tolerance"
-    per_layer = "; ".join(f"{PEOPLE[layer]} at most {scientific(worst[layer])}" for layer in LAYERS)
+        title = f"Hand-made and autograd gradients differ by up to {scientific(overall)}, not below the tolerance"
+    per_layer = "; ".join(f"{PEOPLE[layer]} at most {upper_bound(worst[layer])}" for layer in LAYERS)
+    line = "all below" if below else "not all below"
     alt = (
         f"Left: line chart, logarithmic y axis, of the relative error between the NumPy and the autograd "
-        f"gradients of each layer at each of {n_steps:,} SGD steps ({per_layer}), all below a dashed line at the "
-        f"tolerance {scientific(tolerance, 0)}. Right: log-log scatter of {sum(n_samples.values()):,} sampled "
+        f"gradients of each layer at each of {n_steps:,} SGD steps ({per_layer}), {line} a dashed line at the "
+        f"tolerance {scientific(tolerance, 0)}. Right: log-log scatter of {counts['total']:,} sampled "
         f"weight-gradient entries at step 1 ({', '.join(f'{n_samples[la]} of {PEOPLE[la]}' for la in LAYERS)}): "
         f"the absolute difference between the NumPy and the autograd value against the size of the entry. "
-        f"{identical:,} entries are identical, {within_rounding:,} differ by at most four times float64 rounding "
-        f"of their size, and {zero_entries:,} are exactly zero (not drawn)."
+        f"{counts['identical']:,} entries are identical, {counts['within_rounding']:,} differ by at most four times "
+        f"float64 rounding of their size, and {counts['zero']:,} are exactly zero in both (entries whose autograd "
+        f"value is zero are not drawn)."
     )
     return {
         "title": title,
@@ -142,13 +147,13 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[st
         "steps": n_steps,
         "tolerance": tolerance,
         "max_relative_error": round_significant(overall),
-        "max_relative_error_text": scientific(overall),
+        "max_relative_error_text": upper_bound(overall),
         "layers": {layer: round_significant(worst[layer]) for layer in LAYERS},
         "exact_steps": exact,
         "samples": n_samples,
-        "identical_entries": identical,
-        "zero_entries": zero_entries,
-        "entries_within_rounding": within_rounding,
+        "identical_entries": counts["identical"],
+        "zero_entries": counts["zero"],
+        "entries_within_rounding": counts["within_rounding"],
     }
 
 

@@ -23,11 +23,21 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import MESSAGE_STAGES, PERSON_INDEX, TIMES, check_window, moving_average, read_history, read_metrics
+from backprop.bpio import (
+    MESSAGE_STAGES,
+    PERSON_INDEX,
+    TIMES,
+    check_window,
+    factor,
+    moving_average,
+    read_history,
+    read_metrics,
+    share,
+)
 from kit.cli import run_cli
 from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
-from kit.plotstyle import LINESTYLES, PALETTE, new_figure, percent, set_title
+from kit.plotstyle import LINESTYLES, PALETTE, new_figure, set_title
 
 #: Short axis labels of the five hops, and whose colour each bar takes (the layer the message has reached).
 HOP_LABELS: dict[str, str] = {
@@ -51,6 +61,10 @@ HOP_STEPS: tuple[tuple[str, str, str], ...] = (
     ("dick_weights", "dick", "dick_to_tom"),
     ("tom_slope", "dick_to_tom", "tom"),
 )
+
+
+#: How the activations are written in titles.
+ACTIVATION_NAMES: dict[str, str] = {"sigmoid": "sigmoid", "relu": "ReLU"}
 
 
 def flow_numbers(history: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -120,21 +134,32 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any], window: in
     numbers = flow_numbers(history)
     f, s = numbers["factors"], numbers["sizes"]
     activation = metrics["settings"]["activation"]
-    weights = "enlarges" if min(f["harry_weights"], f["dick_weights"]) > 1 else "changes"
+    name = ACTIVATION_NAMES.get(activation, activation)
+    slopes = f"({TIMES}{factor(f['dick_slope'])} at Dick, {TIMES}{factor(f['tom_slope'])} at Tom)"
+    weights = f"({TIMES}{factor(f['harry_weights'])} at Harry's, {TIMES}{factor(f['dick_weights'])} at Dick's)"
+    if max(f["dick_slope"], f["tom_slope"]) < 1:
+        slope_part = f"each {name} slope shrinks the error signal {slopes}"
+    else:
+        slope_part = f"the {name} slopes multiply the error signal by {slopes[1:-1]}"
+    if min(f["harry_weights"], f["dick_weights"]) > 1:
+        weight_part = f"each weight layer enlarges it {weights}"
+    elif max(f["harry_weights"], f["dick_weights"]) < 1:
+        weight_part = f"each weight layer shrinks it {weights}"
+    else:
+        weight_part = f"the weight layers multiply it by {weights[1:-1]}"
     title = (
-        f"Going back, each {activation} slope shrinks the error signal ({TIMES}{f['dick_slope']:.2f} at Dick, "
-        f"{TIMES}{f['tom_slope']:.2f} at Tom) and each weight layer {weights} it; on average δ Tom "
-        f"is {percent(numbers['tom_over_harry'], 0)} the size of δ Harry"
+        f"Going back, {slope_part} and {weight_part}; on average δ Tom is {share(numbers['tom_over_harry'])} of the "
+        f"size of δ Harry"
     )
     hops = "; ".join(f"{HOP_LABELS[stage].replace(chr(10), ' ')}: {s[stage]:.3f}" for stage in MESSAGE_STAGES)
     alt = (
         f"Left: bar chart of the mean size (L2 norm per image) of the backward error message at five hops, "
         f"averaged over {len(history['step']):,} SGD steps: {hops}. The factors between hops are "
-        f"{TIMES}{f['harry_weights']:.2f} through Harry's weights, {TIMES}{f['dick_slope']:.2f} through Dick's "
-        f"slope, {TIMES}{f['dick_weights']:.2f} through Dick's weights and {TIMES}{f['tom_slope']:.2f} through "
-        f"Tom's slope. Right: line chart, log y, of δ Harry, δ Dick and δ Tom over the steps (trailing mean of "
-        f"{window}). Averaged over the steps, δ Dick is {percent(numbers['dick_over_harry'], 0)} and δ Tom "
-        f"{percent(numbers['tom_over_harry'], 0)} the size of δ Harry."
+        f"{TIMES}{factor(f['harry_weights'])} through Harry's weights, {TIMES}{factor(f['dick_slope'])} through "
+        f"Dick's slope, {TIMES}{factor(f['dick_weights'])} through Dick's weights and {TIMES}{factor(f['tom_slope'])} "
+        f"through Tom's slope. Right: line chart, log y, of δ Harry, δ Dick and δ Tom over the steps (trailing mean of "
+        f"{window}). Averaged over the steps, δ Dick is {share(numbers['dick_over_harry'])} and δ Tom "
+        f"{share(numbers['tom_over_harry'])} of the size of δ Harry."
     )
     return {
         "title": title,
@@ -143,7 +168,10 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any], window: in
         "activation": activation,
         "sizes": {k: round_significant(v) for k, v in s.items()},
         "factors": {k: round_significant(v) for k, v in f.items()},
+        "factors_text": {k: factor(v) for k, v in f.items()},
         "dick_over_harry": round_significant(numbers["dick_over_harry"]),
+        "dick_over_harry_text": share(numbers["dick_over_harry"]),
+        "tom_over_harry_text": share(numbers["tom_over_harry"]),
         "tom_over_harry": round_significant(numbers["tom_over_harry"]),
     }
 

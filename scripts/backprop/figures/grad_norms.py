@@ -24,6 +24,15 @@ from kit.io import round_significant
 from kit.plotstyle import LINESTYLES, PALETTE, new_figure, set_title
 
 
+def distinct(values: list[float]) -> list[str]:
+    """The values with 2 significant digits, or more where that is needed to tell different values apart."""
+    for digits in range(2, 9):
+        texts = [f"{v:.{digits}g}" for v in values]
+        if len(set(texts)) == len(set(values)):
+            return texts
+    return texts
+
+
 def plot_grad_norms(history: dict[str, np.ndarray], window: int, title: str) -> Figure:
     """One raw (thin) and one smoothed (thick) line per layer, log y."""
     steps = history["step"]
@@ -56,10 +65,15 @@ def describe(history: dict[str, np.ndarray], window: int) -> dict[str, Any]:
     }
     ranked = sorted(LAYERS, key=lambda layer: -numbers[layer]["median"])
     largest, smallest = ranked[0], ranked[-1]
-    title = (
-        f"{PEOPLE[largest]}'s layer gets the largest gradient (median norm {numbers[largest]['median']:.2f}), "
-        f"{PEOPLE[smallest]}'s the smallest ({numbers[smallest]['median']:.2f})"
-    )
+    medians = [numbers[layer]["median"] for layer in LAYERS]
+    texts = dict(zip(LAYERS, distinct(medians), strict=True))
+    if len(set(medians)) == len(LAYERS):
+        title = (
+            f"{PEOPLE[largest]}'s layer gets the largest gradient (median norm {texts[largest]}), "
+            f"{PEOPLE[smallest]}'s the smallest ({texts[smallest]})"
+        )
+    else:
+        title = "Median gradient norms: " + ", ".join(f"{PEOPLE[layer]} {texts[layer]}" for layer in LAYERS)
     per_layer = "; ".join(
         f"{PEOPLE[layer]}: {numbers[layer]['first']:.3f} at step 1, median {numbers[layer]['median']:.3f}, "
         f"{numbers[layer]['last']:.3f} at the last step"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import read_history, read_metrics
+from backprop.bpio import read_history, read_metrics, rises
 from kit.cli import run_cli
 from kit.figure import Input, figure_main
 from kit.io import round_significant
@@ -64,11 +64,16 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[st
     first = {key: float(history[key][0]) for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
     last = {key: float(history[key][-1]) for key in first}
     falls = last["train_loss"] < first["train_loss"]
-    verb = "falls" if falls else "does not fall"
+    up, n_evals = rises(history["train_loss"]), len(history["eval_step"]) - 1
+    span = f"from {first['train_loss']:.3f} to {last['train_loss']:.3f} nats in {n_steps:,} SGD steps"
+    if falls and up == 0:
+        trend = f"falls at every evaluation, {span}"
+    elif falls:
+        trend = f"falls overall, {span}, but is above the evaluation before at {up} of {n_evals} evaluations"
+    else:
+        trend = f"does not fall overall: it goes {span}"
     title = (
-        f"The loss on the {n_train:,} training images {verb} from {first['train_loss']:.2f} to "
-        f"{last['train_loss']:.2f} nats in {n_steps:,} SGD steps; test accuracy reaches "
-        f"{percent(last['test_accuracy'])}"
+        f"The loss on the {n_train:,} training images {trend}; test accuracy ends at {percent(last['test_accuracy'])}"
     )
     alt = (
         f"Two line charts over {n_steps:,} SGD steps. Left: cross-entropy loss. The mini-batch loss (grey, "
@@ -84,6 +89,8 @@ def describe(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[st
         "alt": alt,
         "steps": n_steps,
         "loss_falls": falls,
+        "train_loss_rises": up,
+        "evaluations": n_evals,
         "first": {key: round_significant(value) for key, value in first.items()},
         "last": {key: round_significant(value) for key, value in last.items()},
         "test_loss_min": round_significant(float(history["test_loss"][lowest])),

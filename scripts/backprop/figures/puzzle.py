@@ -174,9 +174,10 @@ def describe(puzzle: dict[str, Any]) -> dict[str, Any]:
     start = puzzle["initial_wrong"]
     if first:
         fixes = ", ".join(f"{step['person']} fixes {step['fixed']}" for step in first["steps"])
+        later = f" and {totals[-1]} after round {len(totals) - 1}" if len(totals) > 2 else ""
         title = (
             f"The correction travels Harry → Dick → Tom: {totals[0]} wrong pieces become {totals[1]} after "
-            f"round 1 and {totals[-1]} after round {len(totals) - 1}"
+            f"round 1{later}"
         )
     else:
         fixes = "no round is needed"

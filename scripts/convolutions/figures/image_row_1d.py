@@ -1,8 +1,8 @@
 """1D convolution of one image row: the test image with the row marked, the row's pixels, two kernels, outputs.
 
 A row of a Fashion-MNIST image is a 1D signal of 28 pixel values, so a 1D kernel can slide along it; the
-smoothing kernel blurs the garment's outline and the edge kernel marks where the row enters and leaves the
-garment. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
+smoothing kernel blurs the garment's outline and the edge kernel answers where the row gains or loses ink
+from one pixel to the next. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
 
     PYTHONPATH=scripts python scripts/convolutions/figures/image_row_1d.py --arrays results/convolutions/arrays.npz \\
         --metrics results/convolutions/metrics.json \\
@@ -61,19 +61,29 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
     rising, falling = centre(int(np.argmax(a["row_edge"])), ke), centre(int(np.argmin(a["row_edge"])), ke)
     inked = np.flatnonzero(a["row"] > 0.1)
     directions = sorted({example(metrics, name)["directions"] for name in ("row_smooth", "row_edge")})
-    title = (
-        f"One image row is a 1D signal: its {n} pixels give {ns} smoothed and {ne} edge values, "
-        f"the edges strongest at columns {rising:g} and {falling:g}"
-    )
     span = f"columns {inked[0]} to {inked[-1]}" if inked.size else "no column"
+    if inked.size:
+        title = (
+            f"One image row is a 1D signal: its {n} pixels give {ns} smoothed and {ne} edge values, "
+            f"the edge values largest at column {rising:g} and most negative at column {falling:g}"
+        )
+        edges = (
+            f"{ne} values from {a['row_edge'].min():.2f} (column {falling:g}, where the row loses the most ink going "
+            f"right) to {a['row_edge'].max():.2f} (column {rising:g}, where it gains the most)"
+        )
+    else:
+        title = (
+            f"One image row is a 1D signal: its {n} pixels give {ns} smoothed and {ne} edge values; this row holds "
+            "no ink"
+        )
+        edges = f"{ne} values from {a['row_edge'].min():.2f} to {a['row_edge'].max():.2f}: the row holds no ink"
     alt = (
         f"Left: test image {image['index']} ({image['class']}), {a['image'].shape[0]} by {a['image'].shape[1]} pixels, "
         f"with row {image['row']} outlined and an arrow along it. Right, stacked on one axis of pixel columns: the "
         f"row's {n} pixel values (0 to 1; ink above 0.1 in {span}); the {len(a['kernel_smooth'])}-pixel moving "
         f"average, {ns} values from {a['row_smooth'].min():.2f} to {a['row_smooth'].max():.2f}; and the edge kernel "
-        f"({', '.join(f'{v:g}' for v in a['kernel_edge'])}), {ne} values from {a['row_edge'].min():.2f} "
-        f"(column {falling:g}, the row gets darker in the image) to {a['row_edge'].max():.2f} (column {rising:g}, "
-        f"it gets more ink). The kernels move along the row only: {directions[0]} direction."
+        f"({', '.join(f'{v:g}' for v in a['kernel_edge'])}), {edges}. The kernels move along the row only: "
+        f"{directions[0]} direction."
     )
     return {
         "title": title,

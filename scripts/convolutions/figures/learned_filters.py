@@ -1,10 +1,12 @@
-"""The trained CNN's first-layer filters and the feature maps they make of one test image.
+"""The trained CNN's first-layer filters, a few drawn large with their weights, beside the maps they make.
 
 Each 3 x 3 filter was learned from the training images; conv2d slides it along x and y over the normalised
-test image (padding 1, as the network does), giving one 28 x 28 feature map per filter. Filters are drawn on
-one diverging scale and maps on another, so that strong and weak filters can be compared; each filter is
-labelled "edge" when its weights nearly cancel (it responds to contrast), otherwise "ink" or "paper" by the sign
-of its weights' sum (it responds to the garment or to the background). Reads ``--arrays`` and ``--metrics``.
+test image (padding 1, as the network does), giving one 28 x 28 feature map per filter. The figure draws the
+filters that compute.py chose (``learned.shown``: the kinds in turn, each kind's strongest map first) large
+enough to read their weights, each beside its map; filters share one diverging scale and maps another, so
+strong and weak ones can be compared. A filter is labelled "edge" when its weights nearly cancel (it responds
+to contrast), otherwise "ink" or "paper" by the sign of its weights' sum (it responds to the garment or to the
+background); the title counts the kinds over all filters. Reads ``--arrays`` and ``--metrics``.
 
     PYTHONPATH=scripts python scripts/convolutions/figures/learned_filters.py \\
         --arrays results/convolutions/arrays.npz --metrics results/convolutions/metrics.json \\
@@ -32,27 +34,33 @@ from convolutions.convio import (
     show_signed,
     symmetric_norm,
     times,
+    write_weights,
 )
 from kit.cli import PipelineError, run_cli
 from kit.figure import Input, figure_main
-from kit.plotstyle import new_figure, set_title
+from kit.plotstyle import is_narrow, new_figure, set_title
 
 ARRAYS = {"learned_filters": 3, "learned_maps": 3, "learned_input": 2}
 
-#: Filter-and-map pairs per row.
-COLUMNS = 8
+#: Filter-and-map pairs per row on the page (a phone gets two).
+COLUMNS = 3
 
 
 def check(a: dict[str, np.ndarray], metrics: dict[str, Any], path: Path) -> None:
-    """One map per filter, each the size of the input (padding keeps it), and one label per filter."""
+    """One map per filter, each the size of the input (padding keeps it), one label per filter, and the filters
+    to draw among them."""
     n = len(a["learned_filters"])
     if a["learned_maps"].shape != (n, *a["learned_input"].shape):
         raise PipelineError(
             f"{path}: {n} filters but maps of shape {a['learned_maps'].shape} for an input of "
             f"{a['learned_input'].shape}; rerun the convolutions step"
         )
-    if len(metrics.get("learned", {}).get("edge_like", [])) != n:
+    learned = metrics.get("learned", {})
+    if len(learned.get("edge_like", [])) != n:
         raise PipelineError(f"{path}: metrics 'learned.edge_like' must list all {n} filters; rerun convolutions")
+    shown = learned.get("shown")
+    if not isinstance(shown, list) or not shown or not all(isinstance(i, int) and 1 <= i <= n for i in shown):
+        raise PipelineError(f"{path}: metrics 'learned.shown' must list filters 1 to {n}; rerun convolutions")
 
 
 def kinds(filters: np.ndarray, edge_like: Sequence[bool]) -> list[str]:
@@ -62,28 +70,33 @@ def kinds(filters: np.ndarray, edge_like: Sequence[bool]) -> list[str]:
 
 
 def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any]:
-    """Title, alt text and numbers: how many filters of each kind, shapes, and which maps respond most."""
+    """Title, alt text and numbers: how many filters of each kind, which are drawn, shapes in the thread's notation."""
     learned, image, row = metrics["learned"], metrics["image"], example(metrics, "learned")
     filters, maps = a["learned_filters"], a["learned_maps"]
     n, k = len(filters), filters.shape[1]
     labels = kinds(filters, learned["edge_like"])
     counts = {kind: labels.count(kind) for kind in ("edge", "ink", "paper")}
+    shown = list(learned["shown"])
     strength = np.abs(maps).reshape(n, -1).mean(axis=1)
     top = [int(i) + 1 for i in np.argsort(-strength, kind="stable")[:3]]
+    drawn = ", ".join(f"{i} ({labels[i - 1]})" for i in shown)
     title = (
-        f"The trained CNN's {n} first-layer {k} × {k} filters and their {times(maps.shape[1:])} maps of the test "
-        f"{image['class'].lower()}: {counts['edge']} of {n} are edge detectors"
+        f"{len(shown)} of the trained CNN's {n} first-layer {k} × {k} filters beside their {times(maps.shape[1:])} "
+        f"maps of the test {image['class'].lower()}; of all {n}, {counts['edge']} are edge filters"
     )
+    chosen = np.array([i - 1 for i in shown])
     alt = (
-        f"{n} small heat maps of the learned {k} by {k} filters (weights from {filters.min():.2f} to "
-        f"{filters.max():.2f}, red positive, blue negative), each above its {times(maps.shape[1:])} feature map of "
-        f"test image {image['index']} ({image['class']}) on a shared red-blue scale from {maps.min():.1f} to "
-        f"{maps.max():.1f}. {counts['edge']} filters are labelled edge (|sum of weights| below "
-        f"{learned['edge_like_below']:g} of the sum of absolute weights), {counts['ink']} ink (positive sum: they "
-        f"respond to the garment) and {counts['paper']} paper (negative sum: they respond to the background). The "
-        f"strongest maps (mean absolute value) are those of filters {', '.join(map(str, top))}. torch shapes: input "
-        f"{times(row['input_shape'])}, weights {times(row['kernel_shape'])}, output {times(row['output_shape'])}; "
-        f"each filter moves in {row['directions']} directions."
+        f"{len(shown)} pairs of panels. In each, a learned {k} by {k} filter is drawn as a heat map with its nine "
+        f"weights written in (red positive, blue negative; the drawn filters' weights run from "
+        f"{filters[chosen].min():.2f} to {filters[chosen].max():.2f}), beside its {times(maps.shape[1:])} feature "
+        f"map of test image {image['index']} ({image['class']}) on a shared red-blue scale (the drawn maps run "
+        f"from {maps[chosen].min():.1f} to {maps[chosen].max():.1f}). Filters drawn: {drawn}. Of all {n} "
+        f"filters, {counts['edge']} are edge filters (|sum of weights| below {learned['edge_like_below']:g} of the "
+        f"sum of absolute weights), {counts['ink']} ink filters (positive sum) and {counts['paper']} paper filters "
+        f"(negative sum). The strongest maps of all (mean absolute value) are those of filters "
+        f"{', '.join(map(str, top))}. In the thread's notation the layer takes the {times(row['input_extent'])} "
+        f"image and returns {times(row['output_extent'])}: one 2D map per filter, each filter moving in "
+        f"{row['directions']} directions."
     )
     return {
         "title": title,
@@ -93,38 +106,41 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
         "map_shape": list(maps.shape[1:]),
         "kinds": labels,
         "counts": counts,
+        "shown": shown,
         "strongest_maps": top,
         "directions": row["directions"],
     }
 
 
 def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
-    """One small panel pair per filter, the filter beside its feature map, ``COLUMNS`` pairs to a row.
+    """The chosen filters, each large with its weights written in, beside its feature map; ``COLUMNS`` pairs to a
+    row (two on a phone), colour bars for filters and maps below.
 
-    Why side by side: stacked pairs make the figure taller than a printed page allows, and the handout would
-    shrink every map.
+    Why only some: all of a layer's filters side by side leave each a few millimetres wide in print, too small to
+    read a weight; the counts in the title still cover every filter.
     """
     filters, maps = a["learned_filters"], a["learned_maps"]
-    n = len(filters)
-    rows = math.ceil(n / COLUMNS)
-    fig = new_figure(0.95 + 0.8 * rows)
-    # Each pair: a narrow column for the 3 x 3 filter, a wide one for the map; the last, thin row holds the
-    # two colour bars side by side.
-    grid = fig.add_gridspec(rows + 1, 2 * COLUMNS, width_ratios=[0.42, 1] * COLUMNS, height_ratios=[1] * rows + [0.1])
-    norm_f, norm_m = symmetric_norm(filters), symmetric_norm(maps)
+    shown = [i - 1 for i in info["shown"]]
+    columns = 2 if is_narrow() else COLUMNS
+    rows = math.ceil(len(shown) / columns)
+    fig = new_figure(0.8 + 1.55 * rows * (COLUMNS / columns) ** 0.5)
+    # Each pair takes two grid columns, with a narrow empty one between pairs so they read as pairs.
+    ratios = [1, 1, 0.22] * columns
+    grid = fig.add_gridspec(rows + 1, 3 * columns - 1, width_ratios=ratios[:-1], height_ratios=[1] * rows + [0.08])
+    norm_f, norm_m = symmetric_norm(filters[shown]), symmetric_norm(maps[shown])
     drawn: dict[str, list] = {"filter": [], "map": []}
-    for i in range(n):
-        row, col = divmod(i, COLUMNS)
-        ax_f, ax_m = fig.add_subplot(grid[row, 2 * col]), fig.add_subplot(grid[row, 2 * col + 1])
-        drawn["filter"].append(show_signed(ax_f, filters[i], norm_f))
-        drawn["map"].append(show_signed(ax_m, maps[i], norm_m, f"{i + 1} · {info['kinds'][i]}"))
-        ax_m.title.set_fontsize(7)
-        ax_m.title.set_horizontalalignment("right")
-        ax_m.title.set_x(1.0)
-    half = COLUMNS  # grid columns per colour bar: half of the 2 * COLUMNS
+    for slot, i in enumerate(shown):
+        row, col = divmod(slot, columns)
+        ax_f, ax_m = fig.add_subplot(grid[row, 3 * col]), fig.add_subplot(grid[row, 3 * col + 1])
+        drawn["filter"].append(show_signed(ax_f, filters[i], norm_f, f"filter {i + 1} · {info['kinds'][i]}"))
+        write_weights(ax_f, filters[i], norm_f, fmt="{:+.2f}", size=6.5)
+        drawn["map"].append(show_signed(ax_m, maps[i], norm_m, "its map"))
+        for ax in (ax_f, ax_m):
+            ax.title.set_fontsize(7.5)
+    last = 3 * columns - 1
     for key, label, cols in (
-        ("filter", "filter weight (small squares)", slice(1, half - 1)),
-        ("map", "feature map value (large squares)", slice(half + 1, 2 * COLUMNS - 1)),
+        ("filter", "filter weight", slice(0, last // 2)),
+        ("map", "feature map value", slice(last - last // 2, last)),
     ):
         bar = fig.colorbar(drawn[key][0], cax=fig.add_subplot(grid[-1, cols]), orientation="horizontal")
         bar.set_label(label, fontsize=7.5, labelpad=1)
@@ -145,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         check=lambda d, a: check(d["arrays"], d["metrics"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info),
+        narrow=True,  # plot() lays the panels out for a phone when is_narrow()
     )
 
 

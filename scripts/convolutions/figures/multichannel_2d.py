@@ -1,7 +1,9 @@
 """2D convolution of a 28 x 28 x 6 input: the six channels, the 3 x 3 x 6 kernel, and the one 2D output.
 
-The input is what the trained CNN's second layer sees for the test image (its first six feature maps), the
-kernel one of that layer's filters restricted to those six channels. A "3 x 3" kernel on six channels has
+The input is the thread's 28 x 28 x 6 example, built from the trained CNN: the first six feature maps its first
+layer makes of the test image, before the max-pooling that halves them (the CNN's second layer itself receives
+the pooled maps, all of them; compute.py records that shape). The kernel is one of the second layer's filters
+restricted to those six channels. A "3 x 3" kernel on six channels has
 3 x 3 x 6 weights: at each position it weighs all six channels at once and adds them up, so it never moves
 across the channels and the output is one 2D map. The bottom row shows the six per-channel parts whose sum is
 the output. Reads ``--arrays`` and ``--metrics`` from convolutions/compute.py.
@@ -36,6 +38,7 @@ from convolutions.convio import (
 )
 from kit.cli import PipelineError, run_cli
 from kit.figure import Input, figure_main
+from kit.formats import upper_bound
 from kit.io import round_significant
 from kit.plotstyle import new_figure, set_title
 
@@ -62,17 +65,24 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
     kernel = times(row["kernel_extent"])
     out = times(a["multi_output"].shape)
     difference = float(np.abs(a["multi_output"] - a["multi_parts"].sum(axis=0)).max())
+    pooling = ", before its max-pooling" if metrics.get("second_layer", {}).get("pooled") else ""
     title = f"On a {side} × {c} input a 3 × 3 kernel is {kernel}: it sums the channels in place and gives one {out} map"
     alt = (
-        f"Top row: the {c} input channels, each {side} (the test image's first {c} feature maps in the trained CNN, "
-        f"values from {a['multi_input'].min():.2f} to {a['multi_input'].max():.2f}). Middle row: the kernel's {c} "
+        f"Top row: the {c} input channels, each {side} (the first {c} feature maps of the trained CNN's first layer "
+        f"for the test image{pooling}; values from {a['multi_input'].min():.2f} to "
+        f"{a['multi_input'].max():.2f}). Middle row: the kernel's {c} "
         f"slices of 3 by 3 weights (filter {multi['filter']} of the CNN's second layer, weights from "
         f"{a['multi_kernel'].min():.2f} to {a['multi_kernel'].max():.2f}). Bottom row: each slice's 2D convolution "
         f"with its channel, {out} each, and their sum, the output ({out}, values from {a['multi_output'].min():.2f} "
-        f"to {a['multi_output'].max():.2f}); torch's conv2d output differs from the sum of the six parts by at most "
-        f"{difference:.1e}. torch shapes: input {times(row['input_shape'])}, kernel {times(row['kernel_shape'])}, "
-        f"output {times(row['output_shape'])} ({times(padded['output_shape'])} with padding 1); the kernel moves in "
-        f"{row['directions']} directions."
+        f"to {a['multi_output'].max():.2f}); torch's conv2d output "
+        + (
+            "equals the sum of the parts exactly"
+            if difference == 0
+            else f"differs from the sum of the parts by at most {upper_bound(difference)}"
+        )
+        + f". In the thread's notation: input {times(row['input_extent'])}, kernel {times(row['kernel_extent'])}, "
+        f"output {times(row['output_extent'])} ({times(padded['output_extent'])} with padding 1); the kernel moves "
+        f"in {row['directions']} directions."
     )
     return {
         "title": title,

@@ -67,8 +67,9 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
         f"over all {sensors} rows and an arrow along time. Top right: the kernel, {sensors} rows by {width} "
         f"columns of weights from {a['over2d_kernel'].min():.2f} to {a['over2d_kernel'].max():.2f}, written in "
         f"its cells. Bottom: the output, {len(out)} values from {out.min():.2f} to {out.max():.2f}, one per "
-        f"window position. torch shapes: input {times(row['input_shape'])}, kernel {times(row['kernel_shape'])}, "
-        f"output {times(row['output_shape'])}; the kernel moves in {row['directions']} direction."
+        f"window position. In the thread's notation: input {times(row['input_extent'])}, kernel "
+        f"{times(row['kernel_extent'])}, output {times(row['output_extent'])}; the kernel moves in "
+        f"{row['directions']} direction."
     )
     return {
         "title": title,
@@ -77,6 +78,7 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
         "kernel_extent": row["kernel_extent"],
         "output_length": len(out),
         "directions": row["directions"],
+        "output_extent": row["output_extent"],
         "input_shape": row["input_shape"],
         "kernel_shape": row["kernel_shape"],
         "output_shape": row["output_shape"],
@@ -117,10 +119,10 @@ def plot(a: dict[str, np.ndarray], info: dict[str, Any]) -> Figure:
     ax_text = fig.add_subplot(grid[1, 1])
     ax_text.set_axis_off()
     lines = [
-        "torch shapes",
-        f"input   {times(info['input_shape'])}",
-        f"kernel  {times(info['kernel_shape'])}",
-        f"output  {times(info['output_shape'])}",
+        "shapes (time × sensors)",
+        f"input   {times(info['input_extent'])}",
+        f"kernel  {times(info['kernel_extent'])}",
+        f"output  {times(info['output_extent'])}",
         f"directions moved: {info['directions']}",
     ]
     ax_text.text(0.0, 0.95, "\n".join(lines), transform=ax_text.transAxes, va="top", ha="left", fontsize=7.5,

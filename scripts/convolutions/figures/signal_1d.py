@@ -62,7 +62,9 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
         f"{1 / ks:.3f}) gives {ns} values; their root-mean-square distance from the noise-free sine is "
         f"{sig['rms_from_clean_smoothed']:.3f}, against {sig['rms_from_clean_input']:.3f} for the input. Bottom: the "
         f"edge kernel ({', '.join(f'{v:g}' for v in a['kernel_edge'])}) gives {ne} values from "
-        f"{a['signal_edge'].min():.3f} to {a['signal_edge'].max():.3f}, largest where the signal rises fastest. "
+        f"{a['signal_edge'].min():.3f} to {a['signal_edge'].max():.3f}, largest at phase "
+        f"{sig['edge_peak_phase_deg']:.0f} degrees of the sine (0 is an upward zero crossing, where the noise-free "
+        "sine rises fastest). "
         f"Each kernel has one position per output value and moves in {directions[0]} direction."
     )
     return {

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
+from kit.facts import choose
 from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, capitalised, new_figure, percent, percent_value, set_title
@@ -91,7 +92,26 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
         f"validation loss); {group(last)}. The expected calibration error is {percent(at('val_ece', best))} at "
         f"epoch {best} and {percent(at('val_ece', last))} at epoch {last}."
     )
-    numbers: dict[str, Any] = {"model": run["model"], "epochs": last, "best_epoch": best}
+    if best == last or np.isnan(change):
+        notice = choose(
+            [],
+            f"Notice the gap between the mean confidence of all predictions and the accuracy at epoch {last}: "
+            f"{abs(100 * over_last):.1f} points.",
+        )
+    else:
+        notice = choose(
+            [
+                (wrong_last > wrong_best, f"wrong predictions' mean confidence {wrong_last} > {wrong_best}",
+                 f"Notice that the wrong predictions' mean confidence is higher at the last epoch "
+                 f"({percent(wrong_last)}) than at the marked epoch ({percent(wrong_best)})."),
+                (wrong_last < wrong_best, f"wrong predictions' mean confidence {wrong_last} < {wrong_best}",
+                 f"Notice that the wrong predictions' mean confidence is lower at the last epoch "
+                 f"({percent(wrong_last)}) than at the marked epoch ({percent(wrong_best)})."),
+            ],
+            f"Notice that the wrong predictions' mean confidence is the same at the marked and the last epoch "
+            f"({percent(wrong_last)}).",
+        )  # fmt: skip
+    numbers: dict[str, Any] = {"model": run["model"], "epochs": last, "best_epoch": best, "notice": notice}
     for name in (*COLUMNS, "val_accuracy"):
         for which, epoch in (("best", best), ("last", last)):
             numbers[f"{name}_{which}"] = round_significant(at(name, epoch))

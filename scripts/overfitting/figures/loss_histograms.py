@@ -3,10 +3,11 @@
 A mean loss hides who carries it. Here every validation example's cross-entropy ``-log p(true class)`` is
 counted (bins of equal width, counts on a log scale) separately for the examples the model classifies
 correctly (filled) and wrongly (hatched), at the epoch with the lowest validation loss (left) and at the last
-epoch (right). Right answers drift towards zero loss while wrong ones drift towards large losses. The sidecar
-also follows each example from the best to the last epoch (stayed right, stayed wrong, fixed, broken) and
-splits the change of the mean loss between those groups. Reads ``diagnostics.npz`` (``--diagnostics``);
-writes ``--output`` and ``--meta``.
+epoch (right). The sidecar also follows each example from the best to the last epoch (stayed right, stayed
+wrong, fixed, broken; ``overfitting/paired.py``) and splits the change of the mean loss between those groups. The
+examples wrong at both epochs are the title's subject, so their median loss is drawn in both panels (a dashed line
+with its value), and the caption's ``notice`` fact compares the two medians. Reads ``diagnostics.npz``
+(``--diagnostics``); writes ``--output`` and ``--meta``.
 
     PYTHONPATH=scripts python scripts/overfitting/figures/loss_histograms.py \\
         --diagnostics results/models/overfit/seed-1/diagnostics.npz \\
@@ -27,11 +28,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import PipelineError, run_cli
+from kit.facts import choose
 from kit.figure import Data, Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, new_figure, set_title
+from kit.plotstyle import PALETTE, new_figure, panel_grid, set_title
 from models.calibration import confidences, per_example_loss
 from models.modelio import RERUN, read_diagnostics
+from overfitting.paired import transitions
 
 #: At least this many bins span the largest loss: enough to show the shape of the wrong group's tail.
 TARGET_BINS = 60
@@ -51,6 +54,9 @@ WRONG_STYLE: dict[str, Any] = {
     "linewidth": 1.4,
     "linestyle": "-",
 }
+
+#: The median loss of the examples wrong at both epochs: a dashed dark line, labelled with its value.
+MEDIAN_STYLE: dict[str, Any] = {"color": "#222222", "linestyle": (0, (4, 2)), "linewidth": 1.3}
 
 
 def epoch_losses(diagnostics: dict[str, Any], which: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -102,32 +108,6 @@ def group_numbers(losses: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
     }
 
 
-def transitions(
-    loss_best: np.ndarray, right_best: np.ndarray, loss_last: np.ndarray, right_last: np.ndarray
-) -> dict[str, Any]:
-    """Follow each example from the best to the last epoch and split the change of the mean loss by group.
-
-    Why: the puzzle's explanation is that borderline examples flip to right (accuracy up) while examples
-    already wrong get more confidently wrong (loss up); these four groups measure exactly that.
-    """
-    n = len(loss_best)
-    groups = {
-        "stayed_right": right_best & right_last,
-        "stayed_wrong": ~right_best & ~right_last,
-        "fixed": ~right_best & right_last,
-        "broken": right_best & ~right_last,
-    }
-    out: dict[str, Any] = {}
-    for name, mask in groups.items():
-        out[f"n_{name}"] = int(mask.sum())
-        out[f"{name}_loss_change_part"] = round_significant((loss_last[mask] - loss_best[mask]).sum() / n)
-        for which, losses in (("best", loss_best), ("last", loss_last)):
-            out[f"{name}_loss_mean_{which}"] = round_significant(losses[mask].mean()) if mask.any() else None
-            out[f"{name}_loss_median_{which}"] = round_significant(np.median(losses[mask])) if mask.any() else None
-    out["loss_change"] = round_significant(loss_last.mean() - loss_best.mean())
-    return out
-
-
 def describe(best: int, last: int, numbers: dict[str, Any], width: float) -> dict[str, Any]:
     """Title and alt text from the per-epoch and per-group numbers."""
     t = numbers["transitions"]
@@ -173,7 +153,32 @@ def describe(best: int, last: int, numbers: dict[str, Any], width: float) -> dic
         )
         + f" The largest loss is {max(b['loss_max'], e['loss_max']):.1f} nats."
     )
-    return {"title": title, "alt": alt}
+    if best < last and sw_best is not None:
+        notice = choose(
+            [
+                (sw_last > sw_best, f"median loss of the examples wrong at both epochs {sw_last} > {sw_best}",
+                 f"Notice that the examples wrong at both epochs sit further right at the last epoch: the dashed "
+                 f"line, their median loss, moves from {sw_best:.2f} to {sw_last:.2f} nats."),
+                (sw_last < sw_best, f"median loss of the examples wrong at both epochs {sw_last} < {sw_best}",
+                 f"Notice that the examples wrong at both epochs sit further left at the last epoch: the dashed "
+                 f"line, their median loss, moves from {sw_best:.2f} to {sw_last:.2f} nats."),
+            ],
+            f"Notice that the median loss of the examples wrong at both epochs (the dashed line) stays at "
+            f"{sw_best:.2f} nats.",
+        )  # fmt: skip
+    else:
+        notice = choose(
+            [],
+            "Notice how far the wrongly classified examples' losses reach compared with the right ones'."
+            if best == last
+            else "Notice that no example is wrong at both epochs.",
+        )
+    dashed = choose(
+        [(best < last and t["n_stayed_wrong"] > 0, f"{t['n_stayed_wrong']} examples wrong at both epochs",
+          "The dashed line is the median loss of the images that are wrong at both epochs.")],
+        "Both panels show one epoch, or no image is wrong at both, so no median line is drawn.",
+    )  # fmt: skip
+    return {"title": title, "alt": alt, "notice": notice, "dashed": dashed}
 
 
 def legend_label(kind: str, losses: np.ndarray) -> str:
@@ -182,12 +187,19 @@ def legend_label(kind: str, losses: np.ndarray) -> str:
     return f"{kind}: {losses.size:,}, median {'< 0.001' if median < 1e-3 else f'{median:.2g}'} nats"
 
 
-def draw_panel(ax: Any, losses: np.ndarray, correct: np.ndarray, bins: np.ndarray) -> None:
-    """One epoch's two histograms, counts on a log axis; legend entries carry each group's size and median."""
+def draw_panel(
+    ax: Any, losses: np.ndarray, correct: np.ndarray, bins: np.ndarray, stayed_wrong: np.ndarray | None = None
+) -> None:
+    """One epoch's two histograms, counts on a log axis; legend entries carry each group's size and median, and
+    the median loss of the examples wrong at both epochs (``stayed_wrong``, a mask) is a dashed line."""
     if correct.any():
         ax.hist(losses[correct], bins=bins, label=legend_label("right", losses[correct]), **RIGHT_STYLE)
     if (~correct).any():
         ax.hist(losses[~correct], bins=bins, label=legend_label("wrong", losses[~correct]), **WRONG_STYLE)
+    if stayed_wrong is not None and stayed_wrong.any():
+        median = float(np.median(losses[stayed_wrong]))
+        ax.axvline(median, label=f"wrong at both epochs ({int(stayed_wrong.sum()):,}): median {median:.2f} nats",
+                   **MEDIAN_STYLE)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlim(bins[0], bins[-1])
     ax.legend(loc="upper left")
@@ -197,16 +209,18 @@ def plot_histograms(
     curves: dict[str, tuple[np.ndarray, np.ndarray]], epochs: dict[str, int], bins: np.ndarray, title: str
 ) -> Figure:
     """Best epoch left, last epoch right, same axes, so the shift of each group can be read across."""
-    fig = new_figure(3.2)
-    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    rows, columns = panel_grid(2)
+    fig = new_figure(3.4 if rows == 1 else 6.0)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True).ravel()
+    stayed_wrong = ~curves["best"][1] & ~curves["last"][1] if epochs["best"] < epochs["last"] else None
     for ax, which in zip(axes, ("best", "last"), strict=True):
         losses, correct = curves[which]
-        draw_panel(ax, losses, correct, bins)
+        draw_panel(ax, losses, correct, bins, stayed_wrong)
         note = "lowest validation loss" if which == "best" else "last epoch"
         ax.set_title(f"epoch {epochs[which]} ({note})", fontsize=9)
         ax.set_xlabel("per-example cross-entropy loss (nats)")
     top = max(float(np.histogram(c[0], bins=bins)[0].max()) for c in curves.values())
-    axes[0].set_ylim(0.7, top * 8)  # room above the highest bar for the legend
+    axes[0].set_ylim(0.7, top * 30)  # room above the highest bar for the legend
     axes[0].set_ylabel("validation examples (log scale)")
     set_title(fig, title)
     return fig

@@ -3,9 +3,9 @@
 Each epoch's mean validation loss is the sum of two parts: the losses of the correctly classified examples
 and those of the wrongly classified ones, each summed and divided by all N examples (``val_loss_correct_part``
 and ``val_loss_wrong_part`` in ``history.json``). Stacking them shows where a rise of the validation loss
-comes from. A dotted line adds the loss after temperature scaling (all logits divided by the epoch's best
-single temperature): what is left of the rise once over-confidence is removed, since dividing by a temperature
-never changes a prediction. Reads ``--history`` and writes the SVG (``--output``) and sidecar (``--meta``).
+comes from. Temperature scaling is left to its own figure (``temperature.py``), which the page shows after it
+explains it. The sidecar's ``notice`` (a ``kit.facts`` fact) says which band widens, chosen from the numbers.
+Reads ``--history`` and writes the SVG (``--output``) and sidecar (``--meta``).
 
     PYTHONPATH=scripts python scripts/overfitting/figures/loss_split.py \\
         --history results/models/overfit/seed-1/history.json \\
@@ -24,24 +24,18 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from kit.cli import run_cli
+from kit.facts import choose
 from kit.figure import Input, figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, new_figure, percent, percent_value, set_title
 from models.modelio import read_model_history
-from overfitting.epochs import RISE_THRESHOLD, best_epoch_label, epoch_axis, mark_best_epoch, markevery
+from overfitting.epochs import best_epoch_label, epoch_axis, mark_best_epoch, markevery
 
 #: Strength of the two stacked areas' colours (the rest is white): light enough that the hatching and the
 #: lines on top stand out.
 TINT = 0.3
 
-COLUMNS = (
-    "val_loss_correct_part",
-    "val_loss_wrong_part",
-    "val_loss_wrong_share",
-    "val_n_wrong",
-    "temperature",
-    "val_loss_temperature_scaled",
-)
+COLUMNS = ("val_loss_correct_part", "val_loss_wrong_part", "val_loss_wrong_share", "val_n_wrong")
 
 
 def tint(color: str, strength: float = TINT) -> tuple[float, float, float]:
@@ -50,8 +44,18 @@ def tint(color: str, strength: float = TINT) -> tuple[float, float, float]:
     return tuple(strength * c + (1 - strength) for c in to_rgb(color))
 
 
+def band_words(change: float) -> str:
+    """How one band's height moved: "widens (+0.381 nats)", "narrows (−0.012 nats)", "keeps its height"."""
+    if change > 0:
+        return f"widens (+{change:.3f} nats)"
+    if change < 0:
+        return f"narrows (−{-change:.3f} nats)"
+    return "keeps its height"
+
+
 def describe(run: dict[str, Any]) -> dict[str, Any]:
-    """Title, alt text and numbers: how much of the rise after the best epoch each part carries."""
+    """Title, alt text, the caption's notice and numbers: how much of the change after the best epoch each part
+    carries."""
     h = run["history"]
     best, last = run["best_epoch"], run["epochs"]
 
@@ -62,32 +66,35 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
     rise = loss_last - loss_best
     rise_wrong = at("val_loss_wrong_part", last) - at("val_loss_wrong_part", best)
     rise_correct = at("val_loss_correct_part", last) - at("val_loss_correct_part", best)
-    scaled_best, scaled_last = at("val_loss_temperature_scaled", best), at("val_loss_temperature_scaled", last)
-    scaled_rise = scaled_last - scaled_best
-    rises = last > best and loss_best > 0 and rise / loss_best >= RISE_THRESHOLD
+    rises = last > best and rise > 0
     wrong_fraction = rise_wrong / rise if rises else None
-    # The same measure as the claims check: how much of the rise above the lowest loss one temperature removes
-    # from the last epoch's loss (100 % or more: the scaled loss is back at or below the minimum).
-    removed = (loss_last - scaled_last) / rise if rises else None
 
-    if rises:
-        if rise_correct <= 0:
-            head = f"After epoch {best} only the wrongly classified examples push the validation loss up"
-        else:
-            head = (
-                f"Wrongly classified examples cause {percent(wrong_fraction, 0)} of the validation-loss rise "
-                f"after epoch {best}"
-            )
-        if scaled_last <= loss_best:
-            tail = "; temperature scaling removes the whole rise"
-        else:
-            tail = f"; temperature scaling removes {percent(removed, 0)} of it"
-        title = head + tail
+    if rises and rise_correct <= 0:
+        title = (
+            f"After epoch {best} only the wrongly classified examples push the validation loss up "
+            f"(+{rise_wrong:.3f} nats); the correctly classified ones change it by {rise_correct:+.3f}"
+        )
+    elif rises:
+        title = (
+            f"Wrongly classified examples carry {percent(wrong_fraction, 0)} of the validation loss's rise after "
+            f"epoch {best} (+{rise_wrong:.3f} of +{rise:.3f} nats)"
+        )
     else:
         title = (
-            f"Validation loss falls to {loss_last:.3f} nats by epoch {last}; wrongly classified examples carry "
-            f"{percent(at('val_loss_wrong_share', last), 0)} of it"
+            f"The validation loss is lowest at the last epoch, {last} ({loss_last:.3f} nats); wrongly classified "
+            f"examples carry {percent(at('val_loss_wrong_share', last), 0)} of it"
         )
+    notice = choose(
+        [
+            (not rises, f"no rise after the lowest-loss epoch ({best} -> {last})",
+             "Notice how much of the loss the wrongly classified examples carry although they are the minority."
+             if at("val_n_wrong", last) < run["n_validation"] / 2
+             else "Notice how much of the loss the wrongly classified examples carry."),
+        ],
+        f"Notice that after the marked epoch the band of the wrongly classified examples {band_words(rise_wrong)} "
+        f"and that of the correctly classified ones {band_words(rise_correct)}.",
+        values={"rise": rise, "rise_wrong_part": rise_wrong, "rise_correct_part": rise_correct},
+    )  # fmt: skip
 
     alt = (
         f"Stacked area chart over {last} epochs of the mean validation cross-entropy loss, split into the part "
@@ -96,14 +103,12 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
         f"{loss_best:.3f} nats: {at('val_loss_correct_part', best):.3f} from right and "
         f"{at('val_loss_wrong_part', best):.3f} from wrong predictions ({int(at('val_n_wrong', best)):,} wrong). "
         f"At epoch {last} it is {loss_last:.3f}: {at('val_loss_correct_part', last):.3f} from right and "
-        f"{at('val_loss_wrong_part', last):.3f} from wrong predictions ({int(at('val_n_wrong', last)):,} wrong). "
-        f"A dotted line shows the loss after temperature scaling: {scaled_best:.3f} at epoch {best} "
-        f"(temperature {at('temperature', best):.2f}) and {scaled_last:.3f} at epoch {last} "
-        f"(temperature {at('temperature', last):.2f})."
+        f"{at('val_loss_wrong_part', last):.3f} from wrong predictions ({int(at('val_n_wrong', last)):,} wrong)."
     )
     return {
         "title": title,
         "alt": alt,
+        "notice": notice,
         "model": run["model"],
         "epochs": last,
         "best_epoch": best,
@@ -123,13 +128,6 @@ def describe(run: dict[str, Any]) -> dict[str, Any]:
         "rise_wrong_part": round_significant(rise_wrong),
         "rise_wrong_fraction": round_significant(wrong_fraction),
         "rise_wrong_percent": None if wrong_fraction is None else percent_value(wrong_fraction, 0),
-        "temperature_best": round_significant(at("temperature", best)),
-        "temperature_last": round_significant(at("temperature", last)),
-        "val_loss_temperature_scaled_best": round_significant(scaled_best),
-        "val_loss_temperature_scaled_last": round_significant(scaled_last),
-        "rise_temperature_scaled": round_significant(scaled_rise),
-        "rise_removed_by_temperature_fraction": round_significant(removed),
-        "rise_removed_by_temperature_percent": None if removed is None else percent_value(removed, 0),
     }
 
 
@@ -149,32 +147,20 @@ def plot_loss_split(run: dict[str, Any], title: str) -> Figure:
     total = ax.plot(
         x, h["val_loss"], color="black", linestyle="-", marker="o", markersize=3.5, markevery=markevery(epochs)
     )[0]
-    scaled = ax.plot(
-        x,
-        h["val_loss_temperature_scaled"],
-        color=PALETTE[2],
-        linestyle=(0, (1.5, 1.5)),
-        linewidth=1.8,
-        marker="^",
-        markersize=4,
-        markevery=markevery(epochs, 1),
-    )[0]
     marker = mark_best_epoch(ax, best)
     epoch_axis(ax, epochs)
-    ax.set_ylim(0, 1.08 * max(float((correct + wrong).max()), float(h["val_loss_temperature_scaled"].max())))
+    ax.set_ylim(0, 1.08 * float((correct + wrong).max()))
     ax.set_ylabel("validation loss (nats)")
     handles = [
         Patch(linewidth=0.8, **right_fill),
         Patch(linewidth=0.8, **wrong_fill),
         total,
-        scaled,
         marker,
     ]
     labels = [
         "from correctly classified examples",
         "from wrongly classified examples",
         "validation loss (sum of both)",
-        "after temperature scaling",
         best_epoch_label(best),
     ]
     fig.legend(handles, labels, loc="outside right center")

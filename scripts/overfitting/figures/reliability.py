@@ -26,14 +26,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from kit.cli import run_cli
+from kit.facts import choose
 from kit.figure import Data, Input, figure_main
 from kit.io import round_significant
-from kit.plotstyle import PALETTE, capitalised, new_figure, percent, percent_value, set_title
+from kit.plotstyle import PALETTE, capitalised, new_figure, panel_grid, percent, percent_value, set_title
 from models.calibration import N_BINS, confidences, expected_calibration_error, reliability_bins
 from models.modelio import read_diagnostics
 
 #: A change of ECE smaller than this (in percentage points) is reported as no change.
 STEADY_POINTS = 0.1
+
+#: A gap between mean confidence and accuracy of at least this many points counts as over- or under-confidence.
+OFF_DIAGONAL_POINTS = 0.5
 
 ACCURACY_STYLE: dict[str, Any] = {"facecolor": "#b3d4e8", "edgecolor": PALETTE[0], "linewidth": 0.8}
 COUNT_STYLE: dict[str, Any] = {
@@ -78,16 +82,21 @@ def describe(best: dict[str, Any], last: dict[str, Any], n_bins: int, n_val: int
     elif change >= STEADY_POINTS:
         kind = "over-confident" if last["overconfidence_points"] > 0 else "under-confident"
         title = (
-            f"After epoch {best['epoch']} the model grows {kind}: expected calibration error rises from "
-            f"{percent(best['ece'])} to {percent(last['ece'])}"
+            f"Expected calibration error rises from {percent(best['ece'])} at epoch {best['epoch']} to "
+            f"{percent(last['ece'])} at epoch {last['epoch']}"
         )
+        if abs(last["overconfidence_points"]) >= OFF_DIAGONAL_POINTS:
+            title += f", where the model is {kind} by {abs(last['overconfidence_points']):.1f} points"
     elif change <= -STEADY_POINTS:
         title = (
-            f"Calibration improves after epoch {best['epoch']}: expected calibration error falls from "
-            f"{percent(best['ece'])} to {percent(last['ece'])}"
+            f"Expected calibration error falls from {percent(best['ece'])} at epoch {best['epoch']} to "
+            f"{percent(last['ece'])} at epoch {last['epoch']}"
         )
     else:
-        title = f"Expected calibration error stays near {percent(last['ece'])} from epoch {best['epoch']} on"
+        title = (
+            f"Expected calibration error {percent(best['ece'])} at epoch {best['epoch']} and "
+            f"{percent(last['ece'])} at epoch {last['epoch']}"
+        )
 
     def panel(r: dict[str, Any], note: str) -> str:
         side = "above" if r["overconfidence_points"] > 0 else "below"
@@ -105,7 +114,21 @@ def describe(best: dict[str, Any], last: dict[str, Any], n_bins: int, n_val: int
         f"{capitalised(panel(best, 'lowest validation loss'))}; "
         f"{panel(last, 'last epoch')}."
     )
-    return {"title": title, "alt": alt}
+    gap = last["overconfidence_points"]
+    notice = choose(
+        [
+            (gap >= OFF_DIAGONAL_POINTS, f"mean confidence - accuracy = {gap} points >= {OFF_DIAGONAL_POINTS}",
+             f"Notice the hatched gaps at the last epoch: overall, its mean confidence exceeds its accuracy by "
+             f"{gap:.1f} points."),
+            (gap <= -OFF_DIAGONAL_POINTS, f"mean confidence - accuracy = {gap} points <= -{OFF_DIAGONAL_POINTS}",
+             f"Notice the hatched gaps at the last epoch: overall, its accuracy exceeds its mean confidence by "
+             f"{-gap:.1f} points."),
+        ],
+        f"Notice that at the last epoch the mean confidence and the accuracy differ by less than "
+        f"{OFF_DIAGONAL_POINTS:g} points.",
+        values={"overconfidence_points": gap},
+    )  # fmt: skip
+    return {"title": title, "alt": alt, "notice": notice}
 
 
 def draw_panel(ax: Axes, r: dict[str, Any], note: str) -> None:
@@ -130,8 +153,8 @@ def draw_panel(ax: Axes, r: dict[str, Any], note: str) -> None:
 
 def plot_reliability(best: dict[str, Any], last: dict[str, Any], title: str) -> Figure:
     """Best epoch left, last epoch right, one legend underneath."""
-    fig = new_figure(3.6)
-    axes = fig.subplots(1, 2, sharey=True)
+    fig = new_figure(3.6 if panel_grid(2)[0] == 1 else 7.0)
+    axes = fig.subplots(*panel_grid(2), sharey=True).ravel()
     draw_panel(axes[0], best, "lowest val. loss")
     draw_panel(axes[1], last, "last")
     axes[0].set_ylabel("accuracy in bin (%)")

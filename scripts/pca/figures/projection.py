@@ -24,9 +24,20 @@ from matplotlib.lines import Line2D
 
 from kit.cli import PipelineError, run_cli
 from kit.dataset import CLASS_NAMES, load_split
+from kit.facts import choose, state
 from kit.figure import Data, Input, figure_main
+from kit.formats import pct
 from kit.plotstyle import CLASS_COLORS, CLASS_MARKERS, new_figure, percent, set_title
-from pca.pcaio import check_same_pixels, load_pca
+from pca.pcaio import FOOTWEAR, TOPS, check_same_pixels, load_pca
+
+#: The groups the notice looks at, by class name: a group "has its own region" when most of its images lie nearest
+#: the centre of a class of the same group.
+GROUPS: dict[str, frozenset[str]] = {"footwear": FOOTWEAR, "trousers": frozenset({"Trouser"}), "tops": TOPS}
+
+#: A group has its own region when at least this share of its images lies nearest a centre of its own group; the
+#: kinds of top overlap when fewer than ``OVERLAP`` of the tops lie nearest the centre of their own kind.
+OWN_REGION = 2 / 3
+OVERLAP = 1 / 2
 
 #: The points of each class are drawn in this many interleaved rounds, so that no class is buried under
 #: the classes drawn after it.
@@ -49,8 +60,68 @@ def class_centroids(scores: np.ndarray, labels: np.ndarray) -> dict[int, tuple[f
     }
 
 
-def describe(centroids: dict[int, tuple[float, float]], ratios: np.ndarray, n_images: int) -> dict[str, Any]:
-    """Title, alt text and centroids; the alt text orders classes along each axis, as a reader sees them."""
+def nearest_centre_shares(
+    scores: np.ndarray, labels: np.ndarray, centroids: dict[int, tuple[float, float]]
+) -> dict[str, float | None]:
+    """How the groups sit in the plane: for each group, the share of its images nearest a centre of its own group
+    (``<group>``), and for the tops, the share nearest the centre of their own class (``tops_own_kind``)."""
+    order = list(centroids)
+    centres = np.array([centroids[c] for c in order])
+    nearest = np.asarray(order)[np.argmin(((scores[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)]
+    names = np.array(CLASS_NAMES)
+    shares: dict[str, float | None] = {}
+    for name, members in GROUPS.items():
+        mine = np.isin(names[labels], list(members))
+        shares[name] = float(np.isin(names[nearest[mine]], list(members)).mean()) if mine.any() else None
+    tops = np.isin(names[labels], list(TOPS))
+    shares["tops_own_kind"] = float(np.mean(nearest[tops] == labels[tops])) if tops.any() else None
+    return shares
+
+
+def region_notice(shares: dict[str, float | None]) -> dict[str, Any]:
+    """The caption's "what to notice" about the groups, chosen by the measured shares."""
+    present = {name: share for name, share in shares.items() if share is not None}
+    if len(present) < len(shares):
+        return state(
+            "Notice which classes lie near each other; not every group of garments is among these test images.",
+            **present,
+        )
+    own = [shares[name] for name in GROUPS]
+    separate = min(own) >= OWN_REGION
+    overlap = shares["tops_own_kind"] < OVERLAP
+    measured = (
+        f"{pct(shares['footwear'], 0)} of the footwear, {pct(shares['trousers'], 0)} of the trousers and "
+        f"{pct(shares['tops'], 0)} of the tops lie nearest a class centre of their own group, and "
+        f"{pct(shares['tops_own_kind'], 0)} of the tops nearest the centre of their own kind of top"
+    )
+    return choose(
+        [
+            (
+                separate and overlap,
+                f"each group >= {OWN_REGION:.2f} nearest its own group, tops < {OVERLAP:.2f} nearest their own kind",
+                f"Notice that PCA was never told the classes, yet footwear, trousers and tops fall in different "
+                f"regions while the four kinds of tops overlap: {measured}.",
+            ),
+            (
+                separate,
+                f"each group >= {OWN_REGION:.2f} nearest its own group",
+                f"Notice that PCA was never told the classes, yet footwear, trousers and tops fall in different "
+                f"regions: {measured}.",
+            ),
+        ],
+        f"Notice how the groups mix in this plane: {measured}.",
+        values=present,
+    )
+
+
+def describe(
+    centroids: dict[int, tuple[float, float]],
+    ratios: np.ndarray,
+    n_images: int,
+    shares: dict[str, float | None] | None = None,
+) -> dict[str, Any]:
+    """Title, alt text, centroids and the facts the page states; the alt text orders classes along each axis, as a
+    reader sees them."""
     names = {label: CLASS_NAMES[label] for label in centroids}
     by_pc1 = sorted(centroids, key=lambda c: centroids[c][0])
     by_pc2 = sorted(centroids, key=lambda c: centroids[c][1])
@@ -67,9 +138,32 @@ def describe(centroids: dict[int, tuple[float, float]], ratios: np.ndarray, n_im
         + ", ".join(f"{names[c]} ({centroids[c][1]:.2f})" for c in by_pc2)
         + "."
     )
+    centres = (
+        f"Judged by the class centres, the first component runs from {names[by_pc1[0]]} to {names[by_pc1[-1]]} "
+        f"and the second from {names[by_pc2[0]]} to {names[by_pc2[-1]]}."
+    )
+    facts: dict[str, Any] = {"centres": state(centres)}
+    if shares is not None:
+        facts["notice"] = region_notice(shares)
+        if shares.get("tops_own_kind") is not None:
+            facts["tops_overlap"] = choose(
+                [
+                    (
+                        shares["tops_own_kind"] < OVERLAP,
+                        f"tops nearest their own kind's centre {shares['tops_own_kind']:.3f} < {OVERLAP:.2f}",
+                        "T-shirts, pullovers, coats and shirts overlap heavily: only "
+                        f"{pct(shares['tops_own_kind'], 0)} of them lie nearest the centre of their own kind.",
+                    )
+                ],
+                f"{pct(shares['tops_own_kind'], 0)} of the T-shirts, pullovers, coats and shirts lie nearest the "
+                "centre of their own kind.",
+                values={"tops_own_kind": shares["tops_own_kind"]},
+            )
     return {
         "title": title,
         "alt": alt,
+        **facts,
+        "nearest_centre_shares": shares,
         "n_images": n_images,
         "explained_variance_percent": [round(100 * float(r), 1) for r in ratios[:2]],
         "centroids": {names[c]: [round(x, 4), round(y, 4)] for c, (x, y) in centroids.items()},
@@ -157,8 +251,10 @@ def scores_of(data: Data) -> np.ndarray:
 
 def describe_data(data: Data, args: argparse.Namespace) -> dict[str, Any]:
     """``describe`` of the test images' scores."""
-    centroids = class_centroids(scores_of(data), data["data"][1])
-    return describe(centroids, data["pca"]["explained_variance_ratio"], len(data["data"][0]))
+    scores, labels = scores_of(data), data["data"][1]
+    centroids = class_centroids(scores, labels)
+    shares = nearest_centre_shares(scores, labels, centroids)
+    return describe(centroids, data["pca"]["explained_variance_ratio"], len(data["data"][0]), shares)
 
 
 def draw(data: Data, info: dict[str, Any], args: argparse.Namespace) -> Figure:

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kit.cli import run_cli
+from kit.facts import compare, state
 from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, as_list, check_count, new_figure, percent, set_title
@@ -49,12 +50,46 @@ def describe(ratios: np.ndarray, n_components: int) -> dict[str, Any]:
     return {
         "title": title,
         "alt": alt,
+        "notice": notice(shown),
         "n_components": n_components,
         "explained_variance_ratio": as_list(shown),
         "explained_variance_percent": [round(100 * r, 1) for r in shown.tolist()],
         "cumulative_ratio": round_significant(total),
         "cumulative_percent": round(100 * total, 1),
     }
+
+
+def notice(shown: np.ndarray) -> dict[str, Any]:
+    """The caption's "what to notice", chosen by how the bars shown compare (a fact, see ``kit.facts``).
+
+    Two bars stand out when each of the first two is at least twice every later bar shown.
+    """
+    n = shown.size
+    if n == 1:
+        return state("The bar's label gives the share of the first component.", shown=as_list(shown))
+    first, second = float(shown[0]), float(shown[1])
+    if n == 2:
+        return compare(
+            first,
+            ">=",
+            1.5 * second,
+            f"Notice that the first bar ({percent(first)}) is at least one and a half times as tall as the second "
+            f"({percent(second)}).",
+            f"Notice that the two bars ({percent(first)} and {percent(second)}) are within a factor of one and a half "
+            "of each other.",
+            what="first bar vs 1.5 x the second",
+        )
+    rest = float(shown[2:].max())
+    return compare(
+        min(first, second),
+        ">=",
+        2 * rest,
+        f"Notice how much taller the first two bars are than the rest: each is at least twice as tall as any later "
+        f"bar ({percent(first)} and {percent(second)}, against {percent(rest)} for the tallest later one).",
+        f"Notice the heights: the first two bars are {percent(first)} and {percent(second)}, the tallest later one "
+        f"{percent(rest)}.",
+        what="smaller of the first two bars vs 2 x the tallest later bar",
+    )
 
 
 def plot_variance_bar(ratios: np.ndarray, n_components: int, title: str) -> Figure:
