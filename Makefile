@@ -11,17 +11,19 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 DATA_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: reports test test-slow test-slurm lint lock benchmark benchmark-pipeline resources setup system-packages site-tools test-site check-layout clean
+.PHONY: reports test test-slow test-slurm lint lock benchmark benchmark-recipes benchmark-pipeline resources setup system-packages site-tools test-site check-layout clean
 
 ## reports: set up, then build every explainer (HTML + PDF) and results/index.html
 reports: setup system-packages
 	$(BIN)/snakemake --cores 4
 
-## test: set up, then run the default test suite (under 10 minutes)
+## test: set up, then run the default test suite (under 10 minutes), one worker per CPU (pytest-xdist; the test
+## files spread over the workers, each file on one), the 25 slowest tests listed at the end
 test: setup system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile --durations=25
 
-## test-slow: the slow tier (full-data checks), see README
+## test-slow: the slow tier: whole small runs of the workflow under changed settings, each page read against the
+## run's own outputs, and a second clean run compared byte for byte (tests/test_scenarios.py; about 20 minutes)
 test-slow: setup system-packages
 	$(BIN)/pytest -m slow
 
@@ -33,10 +35,15 @@ test-slurm: setup system-packages
 ## test-site: the site tier: builds the site if out of date, installs its tools (Debian chromium, Java, node; npm
 ## vnu-jar, playwright-core, axe-core into .tools/ from tests/site/package-lock.json), then checks every HTML page:
 ## vnu reports no error, axe-core in headless Chromium no WCAG 2.1 A/AA or best-practice violation at 390 and
-## 1280 px, and saves screenshots of both widths in results/screenshots/ (about 1 minute once installed)
+## 1280 px, light and dark, replays every widget's checks, reports each page's weight, and saves screenshots in
+## results/screenshots/ (a few minutes once installed). SITE_DIR=<folder> checks the site built in another working
+## directory (e.g. a copy of .test/: make test-site SITE_DIR=/tmp/run), its results/ and screenshots there; a copy
+## is brought up to date by file times only (its rules' command lines name the scripts by another relative path).
+SITE_DIR ?= .
 test-site: setup system-packages site-tools
-	$(BIN)/snakemake --cores 4 results/index.html
-	$(BIN)/pytest -m site tests/test_site.py
+	$(BIN)/snakemake --cores 4 --directory $(SITE_DIR) $(if $(filter-out .,$(SITE_DIR)),--rerun-triggers mtime) \
+		results/index.html
+	SITE_RESULTS="$(abspath $(SITE_DIR))/results" $(BIN)/pytest -m site tests/test_site.py
 
 ## check-layout: the print layout of the built PDFs (scripts/tools/layout.py renders each page with pdftoppm):
 ## no page more than 25 % blank below its last line (the last page of a handout and of each part aside), no
@@ -81,10 +88,24 @@ benchmark: setup
 	$(PY) scripts/tools/benchmark.py train --data results/data/fashion-mnist.npy --split results/data/split.npz \
 		--raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
 
-## benchmark-pipeline: the whole workflow from a clean results/ (data present) in a temporary folder, timed
+## benchmark-recipes: candidate CNN recipes side by side on the full data (the 12-epoch reference, then the default):
+## images seen, training time, test accuracy (about 15 minutes on 2 idle cores)
+benchmark-recipes: setup
+	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy results/data/split.npz
+	OMP_WAIT_POLICY=PASSIVE $(PY) scripts/tools/benchmark.py recipes --data results/data/fashion-mnist.npy \
+		--split results/data/split.npz --threads 2 --output results/benchmarks/recipes.json
+
+## benchmark-pipeline: the whole workflow from a clean results/ (data present) in a temporary folder, timed;
+## BASELINE=<checkout> times that checkout first, side by side, and reports the ratio (the overfit model's extra
+## seeds counted apart). CONFIG=<file> runs this checkout with another config, BASELINE_CONFIG=<file> the baseline.
+BASELINE ?=
+CONFIG ?= config/config.yaml
+BASELINE_CONFIG ?=
 benchmark-pipeline: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
-	$(PY) scripts/tools/benchmark.py pipeline --raw-dir results/data/raw --output results/benchmarks/pipeline.json
+	$(PY) scripts/tools/benchmark.py pipeline --raw-dir results/data/raw --config $(CONFIG) \
+		$(if $(BASELINE),--baseline $(BASELINE)) $(if $(BASELINE_CONFIG),--baseline-config $(BASELINE_CONFIG)) \
+		--output results/benchmarks/pipeline.json
 
 ## resources: each rule's measured peak memory and run time (benchmarks/) against its declared resources
 resources: setup

@@ -17,6 +17,11 @@ import pytest
 
 from kit.dataset import TEST, TRAIN, make_records, save_records
 
+#: The suite runs two workers on two cores (pytest-xdist), each starting scripts that use torch's OpenMP threads:
+#: waiting threads that spin would steal the cores the working ones need (training ran 3 to 15 times slower on an
+#: oversubscribed machine, issue 15), so they sleep. Only the waiting changes, never a result.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 #: The environment scripts run in: the project's modules in scripts/ importable, as the workflow runs them.
@@ -117,3 +122,13 @@ def run_twice(script: str, module: object, args: list, out: Path, name: str) -> 
     meta = json.loads((out / "a" / f"{name}.json").read_text(encoding="utf-8"))
     assert meta["title"] and meta["alt"]
     return check_svg(out / "a" / f"{name}.svg"), meta
+
+
+#: Test files that run longest (the end-to-end pipeline run): collected first, so that under pytest-xdist
+#: (``make test`` runs ``-n auto --dist loadfile``) a worker starts them at once while the others share the rest.
+LONGEST_FIRST = ("test_workflow.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move the longest test files to the front (the order within each file is kept)."""
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)

@@ -133,3 +133,38 @@ def run_steps(results: Path, data: Path, weights: Path, args: list[str], figures
                                       "--meta", svg.with_suffix(".json")]])  # fmt: skip
         paths[name] = svg
     return paths
+
+
+def slide_arrays(seed: int = 0, samples: int = 30, side: int = 8) -> dict[str, np.ndarray]:
+    """The arrays the sliding-kernel widgets read (convolutions/widgets.py), made up but consistent: a random
+    signal and image, the page's kernels, and their valid cross-correlations as torch's outputs."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=samples)
+    image = rng.uniform(size=(side, side))
+    smooth, edge = np.full(5, 0.2), np.array([-0.5, 0.0, 0.5])
+    sobel_x = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    sobel_y = sobel_x.T.copy()
+
+    def correlate_2d(kernel: np.ndarray) -> np.ndarray:
+        n = side - 2
+        return np.array([[(image[r : r + 3, c : c + 3] * kernel).sum() for c in range(n)] for r in range(n)])
+
+    return {
+        "signal": signal,
+        "kernel_smooth": smooth,
+        "kernel_edge": edge,
+        "signal_smooth": np.correlate(signal, smooth, "valid"),
+        "signal_edge": np.correlate(signal, edge, "valid"),
+        "image": image,
+        "sobel_x": sobel_x,
+        "sobel_y": sobel_y,
+        "sobel_x_output": correlate_2d(sobel_x),
+        "sobel_y_output": correlate_2d(sobel_y),
+    }
+
+
+def write_slide_arrays(path: Path, arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``slide_arrays()`` (or ``arrays``) as an arrays.npz."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_npz(path, **(slide_arrays() if arrays is None else arrays))
+    return path

@@ -140,6 +140,7 @@ def write_run(
         val_labels=labels,
         val_logits_best=best_logits,
         val_logits_last=last_logits,
+        val_logits_epochs=np.stack(logits),
         val_loss_best=per_example_loss(best_logits, labels),
         val_loss_last=per_example_loss(last_logits, labels),
         best_epoch=np.int64(best),

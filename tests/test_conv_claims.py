@@ -144,7 +144,9 @@ FACT_IDS = {
     "headline", "description", "claims_summary", "thread_claims", "formula", "cross_correlation", "smoothing",
     "edge_noise", "edge_peak", "row_edges", "outlines", "stack", "second_layer", "network_maps", "channel_sum",
     "learned", "volume_motion", "volume_ink", "depth_cases", "volume_response", "stride_padding_dilation",
-    "depth_boundary",
+    "depth_boundary", "provenance", "takeaway_rule", "takeaway_positions", "takeaway_channels", "takeaway_formula",
+    "takeaway_depth", "answer_smoothing", "answer_multichannel", "answer_second_layer", "answer_stride",
+    "answer_volume",
 }  # fmt: skip
 
 
@@ -230,11 +232,31 @@ def change_and_read(metrics: dict, change, fact_id: str) -> dict:
          "the thread's rule, and 1 example where it does not hold"),
         (lambda m: m["depth_condition"]["cases"][2].update(output_shape=[1, 1, 1, 26, 26], error=None),
          "depth_cases", "A kernel 5 frames deep gives 1 × 1 × 1 × 26 × 26"),
+        (lambda m: example(m, "learned").update(output_spatial_axes=3), "takeaway_rule",
+         "but 1 of the 12 examples here do not follow that rule (learned)"),
+        (lambda m: example(m, "sobel_x").update(output_extent=[27, 27]), "takeaway_positions",
+         "gave 27 × 27, not the 26 × 26"),
+        (lambda m: example(m, "multichannel").update(kernel_extent=[3, 3, 1]), "takeaway_channels",
+         "which is not what the thread says"),
+        (lambda m: m["formula_check"].update(matched=m["formula_check"]["cases"] - 1), "takeaway_formula",
+         "in only"),
+        (lambda m: m["depth_condition"]["cases"][1].update(output_shape=[1, 1, 2, 26, 26]), "takeaway_depth",
+         "gave 2 × 26 × 26, not a single frame"),
+        (lambda m: example(m, "signal_smooth").update(output_extent=[99]), "answer_smoothing",
+         "Torch returned 99 values"),
+        (lambda m: m["stride_padding_dilation"]["cases"][1].update(output_side=4), "answer_stride",
+         "The formula and torch disagree here"),
+        (lambda m: m["second_layer"].update(kernel_shape=[4, 6, 3, 3]), "answer_second_layer",
+         "hold 6 slices per kernel, not 8"),
+        (lambda m: m["second_layer"].update(max_abs_difference_from_network=0.5), "provenance",
+         "differ from its own forward pass"),
     ],
     ids=["smoothing-worse", "smoothing-no-noise", "edge-no-noise", "edge-less-noise", "peak-away", "row-blank",
          "row-inside", "outlines-swapped", "outlines-none", "network-far", "ink-lost", "ink-kept", "ink-blank",
          "response-blank", "response-still", "response-all", "response-left", "formula-miss", "summary-miss",
-         "headline-rule", "depth-deeper"],
+         "headline-rule", "depth-deeper", "takeaway-rule", "takeaway-positions", "takeaway-channels",
+         "takeaway-formula", "takeaway-depth", "answer-smoothing", "answer-stride", "answer-second-layer",
+         "provenance-far"],
 )  # fmt: skip
 def test_each_fact_follows_its_numbers(metrics, change, fact_id, words):
     fact = change_and_read(metrics, change, fact_id)

@@ -223,3 +223,16 @@ def test_flow_title_follows_the_factors(run: dict) -> None:
     title = flow.describe(changed, metrics, 25)["title"]
     assert "slope shrinks" not in title and "the sigmoid slopes multiply the error signal by ×1.50 at Dick" in title
     assert "enlarges" not in title
+
+
+@pytest.mark.parametrize("name", ["grad_norms", "flow"])
+def test_a_window_longer_than_the_run_is_drawn_and_stated_as_the_run(run: dict, tmp_path: Path, name: str) -> None:
+    """A 40-step run asked for a trailing mean of 100 steps averages over its 40 steps, and says 40, not 100."""
+    _, module, inputs = SCRIPTS_BY_NAME[name]
+    steps = len(read_history(run["history"])["step"])
+    args = [str(item) for key in inputs for item in (f"--{key}", run[key])]
+    out = tmp_path / f"{name}.svg"
+    module.main([*args, "--window", str(steps + 60), "--output", str(out), "--meta", str(tmp_path / "meta.json")])
+    meta = json.loads((tmp_path / "meta.json").read_text(encoding="utf-8"))
+    assert meta["window"] == steps
+    assert f"mean of {steps + 60}" not in meta["alt"] and f"mean of {steps}" in meta["alt"]

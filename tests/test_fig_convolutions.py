@@ -125,7 +125,8 @@ def test_learned_filters_figure_numbers(drawn, outputs):
     assert meta["kinds"] == metrics["learned"]["kinds"]
     assert meta["shown"] == metrics["learned"]["shown"] and len(meta["shown"]) == 4  # --learned-shown 4
     assert meta["title"].startswith(f"4 of the trained CNN's {FILTERS_1} first-layer 3 × 3 filters")
-    assert f"of all {FILTERS_1}, {meta['counts']['edge']} are edge filters" in meta["title"]
+    verb = "is an edge filter" if meta["counts"]["edge"] == 1 else "are edge filters"
+    assert f"of all {FILTERS_1}, {meta['counts']['edge']} {verb}" in meta["title"]
 
 
 def test_learned_filters_are_drawn_large_with_their_weights(drawn):

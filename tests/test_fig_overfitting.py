@@ -203,7 +203,10 @@ def test_curves_of_one_seed_that_does_not_overfit(inputs, tmp_path):
     assert meta["title"] == (
         f"Regularised CNN on {history['n_train']:,} training images: validation loss does not end 5 % above its minimum"
     )
-    assert meta["notice"]["text"] == "Notice that the validation loss ends within 5 % of its minimum."
+    assert (
+        meta["notice"]["text"]
+        == "Notice that the validation loss does not end significantly, by 5 % or more, above its minimum."
+    )
     assert "Seed " not in meta["alt"]
 
 
@@ -233,9 +236,15 @@ def test_curves_title_and_notice_follow_the_outcome(tmp_path, outcomes, words):
     elif "down" in outcomes:
         assert notice.startswith("Notice that the validation accuracy too is lower at the end on 1 of 3 seeds")
     elif outcomes == ["no_rise"] * 3:
-        assert notice == "Notice that the validation loss ends within 5 % of its minimum on all 3 seeds."
+        assert notice == (
+            "Notice that the validation loss does not end significantly, by 5 % or more, above its minimum "
+            "on all 3 seeds."
+        )
     else:
-        assert notice == "Notice that the validation loss ends at least 5 % above its minimum on 2 of 3 seeds only."
+        assert notice == (
+            "Notice that the validation loss ends significantly, by at least 5 %, above its minimum on 2 of 3 "
+            "seeds only."
+        )
 
 
 def test_curves_refuse_runs_that_do_not_belong_together(inputs, tmp_path):

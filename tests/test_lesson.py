@@ -434,10 +434,11 @@ def test_index_cards_follow_the_reading_order_with_headline_facts(tmp_path) -> N
     headings = re.findall(r"<h3><a [^>]*>(.*?)</a></h3>", html)
     assert headings == [
         "Four components keep 58 % of the &lt;variance&gt;.",
-        '<span class="card-number">2.</span> Second title',
-        '<span class="card-number">3.</span> Third title',
+        "Second title",
+        "Third title",
     ]
-    assert '<p class="card-kicker">1. First title</p>' in html and "<p>Described.</p>" in html
+    assert '<p class="card-kicker">Explainer 1 · First title</p>' in html and "<p>Described.</p>" in html
+    assert '<p class="card-kicker">Explainer 2</p>' in html
     assert "<p>Second summary.</p>" in html
     assert html.index('id="explainers"') < html.index('id="how-made"') < html.index('id="fig-rulegraph"')
     footer = html[html.index('<footer class="site-footer">') :]

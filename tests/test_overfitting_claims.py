@@ -181,14 +181,15 @@ SCENARIOS = {
     "one-up": (["puzzle", "flat", "flat"], "puzzle_flat",
                "Validation loss up, validation accuracy not down: the overfitting puzzle, measured"),
     "no-rise": (["no_rise"] * 3, "no_rise",
-                "No overfitting puzzle in this run: the validation loss ends within 5 % of its minimum"),
+                "No overfitting puzzle in this run: the validation loss does not end significantly, by 5 % or "
+                "more, above its minimum"),
     "down": (["down"] * 3, "overfitting",
              "Validation loss up, validation accuracy down on all 3 seeds: ordinary overfitting, not the puzzle"),
     "one-down": (["flat", "down", "flat"], "overfitting",
                  "Validation loss up, validation accuracy down on 1 of 3 seeds: ordinary overfitting, not the puzzle"),
     "mixed": (["no_rise", "flat", "flat"], "mixed",
-              "The overfitting puzzle on 2 of 3 seeds only: on the others the validation loss ends within 5 % of its "
-              "minimum"),
+              "The overfitting puzzle on 2 of 3 seeds only: on the others the validation loss does not end "
+              "significantly, by 5 % or more, above its minimum"),
     "less-sure": (["confident"] * 3, "puzzle_flat", FLAT_TITLE),
     "one-seed": (["flat"], "puzzle_flat", FLAT_TITLE),
 }  # fmt: skip

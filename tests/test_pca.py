@@ -343,3 +343,14 @@ def test_training_rmse_is_the_error_of_redrawing_the_training_images(data):
         basis = fit.components[:k]
         residual = (data - fit.mean) - (data - fit.mean) @ basis.T @ basis
         assert rmse[k] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-9)
+
+
+def test_enough_count_needs_all_components_measured():
+    """Counts that stop short of all components leave the larger ones unmeasured: nothing counts as enough."""
+    from pca.pcaio import enough_count
+
+    counts, correct = [1, 2, 4, 784], [500, 790, 805, 800]
+    assert enough_count(counts, correct, 1000, 1.5, 784) == 2
+    assert enough_count(counts[:3], correct[:3], 1000, 1.5, 784) is None  # [1, 2, 4]: the best is not settled
+    assert enough_count([1, 2], [500, 790], 1000, 50, 784) is None
+    assert enough_count([784], [800], 1000, 1, 784) == 784

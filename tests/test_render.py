@@ -54,7 +54,8 @@ def metrics(first: float = 0.2904) -> dict:
 PCA_FACT_KEYS = (
     "cloud_shape", "first_shares", "thresholds", "last_step", "class_ends", "tops_and_footwear", "faint_shoe",
     "footwear_correlation", "train_vs_test", "classifier_enough", "rule_of_thumb", "two_scores", "redraw",
-    "claims_summary",
+    "claims_summary", "key_variance", "key_component", "key_enough", "key_redraw", "answer_storage", "answer_spread",
+    "answer_enough",
 )  # fmt: skip
 
 CLAIMS = {

@@ -28,19 +28,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backprop import widgets as backprop_widgets
 from backprop.figures import agreement, flow, grad_norms, loss, puzzle, rounds
 from backprop_inputs import FIGURE_OPTIONS, build_run
 from kit.facts import checked
 from kit.io import load_npz
 from test_render import PROVENANCE, page_text, parse, render, write
 
+#: In the declaration's order (workflow/explainers/backprop.yaml): the check by autograd comes last.
 FIGURES = {
     "puzzle": (puzzle, ("puzzle",)),
     "rounds": (rounds, ("puzzle",)),
-    "agreement": (agreement, ("history", "metrics")),
     "loss": (loss, ("history", "metrics")),
     "grad_norms": (grad_norms, ("history",)),
     "flow": (flow, ("history", "metrics")),
+    "agreement": (agreement, ("history", "metrics")),
 }
 
 #: name -> (puzzle flags, network flags)
@@ -74,8 +76,13 @@ def build_page(results: Path, puzzle_args: tuple[str, ...] = (), network_args: t
         "dataset": write(results / "data" / "fashion-mnist.json", {"n_train": 200, "n_test": 60}),
         "provenance": write(results / "provenance" / "backprop.json", {**PROVENANCE, "explainer": "backprop"}),
     }
+    widget_data = results / "widgets" / "backprop.js"
+    backprop_widgets.main(
+        ["--puzzle", str(paths["puzzle"]), "--history", str(paths["history"]), "--output", str(widget_data),
+         "--checks", str(widget_data.with_suffix(".checks.json"))]
+    )  # fmt: skip
     output = results / "reports" / "backprop.html"
-    args = ["--template", "backprop.html.j2", "--output", str(output)]
+    args = ["--template", "backprop.html.j2", "--output", str(output), "--widgets", str(widget_data)]
     args += [f"--context={key}={path}" for key, path in contexts.items()]
     args += [f"--figure={key}={path}" for key, path in figures.items()]
     render(*args, "--site-title", "Explainers", "--site-author", "Tester")
@@ -85,7 +92,8 @@ def build_page(results: Path, puzzle_args: tuple[str, ...] = (), network_args: t
     return {
         "html": page,
         "parser": parser,
-        "text": squash(page_text(parser)),
+        # The page's text without the scripts (the widgets' code holds words such as "n/a" of its own).
+        "text": squash(page_text(parse(re.sub(r"<script\b.*?</script>", "", page, flags=re.S)))),
         "history": load_npz(paths["history"]),
         "figures": sidecars,
         **load,
@@ -402,3 +410,81 @@ def test_another_fraction_can_still_play_the_threads_first_round(pages: dict) ->
     page = pages["dead"]
     assert page["puzzle"]["settings"]["fix_fraction"] == 0.3
     assert fact(page, "puzzle_round_1") == "That leaves 8 wrong pieces: the thread's first round."
+
+
+# --------------------------------------------------------------------------------------------------------
+# The lesson: takeaways, exercises with computed answers, glossary, references, the audit set aside
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_lesson_blocks_are_there_and_the_checks_are_folded(pages: dict, name: str) -> None:
+    page = pages[name]
+    html_text, parser = page["html"], page["parser"]
+    for block in ("takeaways", "exercises", "glossary", "references", "answers"):
+        assert f'id="{block}"' in html_text, block
+    assert "Before you start:" in page["text"]
+    start = html_text.index('id="takeaways"')
+    takeaways = html_text[start : html_text.index("</section>", start)]
+    assert takeaways.count("<li>") == 4
+    for audit_id in ("agreement", "claims", "provenance"):
+        section = parser.find("section", id=audit_id)
+        assert section and section[0].get("class") == "audit", audit_id
+    # The verification is no longer in the lesson's middle: it follows the training and the sources.
+    assert html_text.index('id="agreement"') > html_text.index('id="sources"') > html_text.index('id="training"')
+    url = "https://threadreaderapp.com/thread/1384521213746184194.html"
+    assert 'id="ref-thread-backprop"' in html_text and f'<a href="{url}">{url}</a>' in html_text
+    for key in ("chain-rule", "backpropagation", "error-signal", "softmax", "cross-entropy", "sgd"):
+        assert f'id="glossary-{key}"' in html_text, key
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_takeaways_and_answers_follow_the_run(pages: dict, name: str) -> None:
+    page = pages[name]
+    history, puzzle, worked = page["history"], page["puzzle"], page["metrics"]["worked_example"]
+    train = history["train_loss"]
+    up = int(np.sum(np.diff(train) > 0))
+    training = fact(page, "key_training")
+    if train[-1] < train[0]:
+        assert f"falls from {train[0]:.3f} to {train[-1]:.3f} nats" in training
+        assert ("though not at every evaluation" in training) == (up > 0)
+    else:
+        assert "does not fall" in training
+    accuracy = page["metrics"]["final"]["test_accuracy"]
+    assert (f"only {100 * accuracy:.1f} % of the test images" in training) == (accuracy < 0.2)
+    harry, through = float(history["message_harry"][0]), float(history["message_harry_to_dick"][0])
+    assert ("more than Harry received" in fact(page, "key_signal")) == (through > harry)
+    assert ("larger than 1" in fact(page, "answer_factor")) == (through > harry)
+    h = puzzle["rounds"][0]["steps"][0]
+    share = fact(page, "answer_share")
+    assert share.startswith(f"{h['received']['fixes_to_make']} × {h['own_wrong']} / {h['received']['wrong_pieces']} = ")
+    assert f"which rounds to {h['fixed']} " in share
+    assert f"= {h['passed']['fixes_to_make']} fixes to make" in share
+    product = float(np.prod([worked["factors"][k] for k in ("harry_error", "harry_weight", "dick_slope",
+                                                             "dick_weight", "tom_slope", "pixel")]))  # fmt: skip
+    assert ("It is positive" in fact(page, "answer_product")) == (product > 0)
+    error = fact(page, "answer_error")
+    p = worked["forward"]["p"]
+    match = re.search(r"loss is −log p = ([0-9.]+) nats", error)
+    assert match and float(match.group(1)) == pytest.approx(-np.log(p), rel=1e-3)
+    totals = puzzle["totals"]
+    assert " → ".join(map(str, totals)) in fact(page, "key_puzzle")
+    worst = max(float(history[f"relative_error_{layer}"].max()) for layer in LAYERS)
+    verdict = fact(page, "agreement_verdict")
+    match = re.search(r"at most (\d\.\d × 10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", verdict)
+    assert match and number(match.group(1)) >= worst
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_widgets_are_placed_and_loaded(pages: dict, name: str) -> None:
+    page = pages[name]
+    html_text, parser = page["html"], page["parser"]
+    for widget in ("bp-puzzle", "bp-step"):
+        hook = parser.find("div", id=f"widget-{widget}")
+        assert hook and hook[0].get("data-widget") == widget
+        assert f'W.register("{widget}", "backprop"' in html_text
+    assert '<script src="../widgets/backprop.js"></script>' in html_text
+    # The puzzle's stepper sits in the puzzle's section, the step's beside the analogy's table.
+    assert html_text.index('id="widget-bp-puzzle"') < html_text.index('id="mapping"')
+    step = html_text.index('id="widget-bp-step"')
+    assert html_text.index('id="table-analogy"') < step < html_text.index('id="training"')

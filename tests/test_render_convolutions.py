@@ -156,10 +156,16 @@ def test_the_shapes_table_lists_every_example(page):
     ids = {row.get("id") for row in rows}
     for example in page["metrics"]["examples"]:
         assert f"shape-{example['name']}" in ids
+        assert f"torch-{example['name']}" in ids
     html = page["html"]
-    assert "1×8×20" in html and "1×8×3" in html and "20×8 → 18<br>kernel 3×8" in html
-    assert "28×28×6 → 26×26<br>kernel 3×3×6" in html and "28×28 → 28×28×3<br>kernel 3×3" in html
-    assert "<code>conv2d</code>, padding 1" in html
+    # The lesson's table in the thread's notation; torch's shapes only in the claims check's table.
+    lesson = html[html.index('id="table-shapes"') : html.index("</table>", html.index('id="table-shapes"'))]
+    torch_table = html[html.index('id="table-torch"') : html.index("</table>", html.index('id="table-torch"'))]
+    assert "<td>20×8</td>\n      <td>3×8</td>\n      <td>18</td>" in lesson and "1×8×20" not in lesson
+    assert "<td>28×28×6</td>\n      <td>3×3×6</td>\n      <td>26×26</td>" in lesson
+    assert "<td>28×28</td>\n      <td>3×3</td>\n      <td>28×28×3</td>" in lesson
+    assert "1×8×20" in torch_table and "1×8×3" in torch_table and "<code>conv2d</code>, padding 1" in torch_table
+    assert "padding 1, padding 1" not in html
 
 
 def test_torch_notation_appears_once_in_the_prose(page):
@@ -167,7 +173,7 @@ def test_torch_notation_appears_once_in_the_prose(page):
     cross-correlation; torch's 1 × 8 × 20 appears once, in the section that explains torch's call."""
     html = page["html"]
     lesson = html[html.index('<section id="rule">') : html.index('<section id="torch">')]
-    torch_part = html[html.index('<section id="torch">') : html.index('<section id="claims">')]
+    torch_part = html[html.index('<section id="torch">') : html.index('id="claims"')]
     assert "1 × 8 × 20" not in lesson and "20 × 8" in lesson
     assert torch_part.count("1 × 8 × 20") == 1
     assert "cross-correlation" not in lesson and "cross-correlation" in torch_part
@@ -184,7 +190,8 @@ def test_prose_numbers_come_from_the_inputs(page):
     assert "torch returns 1 × 26 × 26, a single frame" in text
     assert "92.97 % test accuracy" in text
     counts = m["learned"]["kind_counts"]
-    assert f"Of the {FILTERS_1} filters, {counts['edge']} are edge filters" in text
+    verb = "is an edge filter" if counts["edge"] == 1 else "are edge filters"
+    assert f"Of the {FILTERS_1} filters, {counts['edge']} {verb}" in text
     assert "edge kernel (-0.5, 0, 0.5)" in text
 
 
@@ -427,9 +434,80 @@ def test_the_counts_match_the_arrays(runs, name):
     flat = a["learned_filters"].reshape(len(a["learned_filters"]), -1)
     balance = np.abs(flat.sum(axis=1)) / np.abs(flat).sum(axis=1)
     edge = int((balance < 0.25).sum())
-    assert f"Of the {len(flat)} filters, {edge} are edge filters" in said(run, "learned")
+    verb = "is an edge filter" if edge == 1 else "are edge filters"
+    assert f"Of the {len(flat)} filters, {edge} {verb}" in said(run, "learned")
     k = len(a["stack_maps"])
     assert f"28 × 28 × {k} output" in said(run, "stack")
     formula = said(run, "formula")
     check = run["metrics"]["formula_check"]
     assert (f"in all {check['cases']:,} cases" in formula) == (check["matched"] == check["cases"])
+
+
+# --------------------------------------------------------------------------------------------------------
+# The lesson (issue 13) and the widgets' hooks (issue 14)
+# --------------------------------------------------------------------------------------------------------
+
+
+def between(html: str, start: str, end: str) -> str:
+    begin = html.index(start)
+    return html[begin : html.index(end, begin)]
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_the_lesson_opens_with_takeaways_and_ends_with_exercises(runs, name):
+    run = runs[name]
+    html = run["html"]
+    takeaways = between(html, '<section class="takeaways"', "</section>")
+    assert takeaways.count("<li>") == 5
+    for key in ("takeaway_rule", "takeaway_positions", "takeaway_channels", "takeaway_formula", "takeaway_depth"):
+        assert said(run, key) in plain(takeaways), key
+    assert '<span class="label">Before you start:</span>' in html
+    # Examples come before the exercises, the glossary, the references and the answers, in that order.
+    order = [html.index(mark) for mark in ('id="one-d"', 'id="exercises"', 'id="glossary"', 'id="references"',
+                                            'id="answers"')]  # fmt: skip
+    assert order == sorted(order)
+    exercises = between(html, '<section class="exercises"', "</section>")
+    assert exercises.count("<details") == 5
+    # The thread's public copy and the formula's reference are linked; every term used is defined.
+    references = between(html, '<section class="references"', "</section>")
+    assert "https://threadreaderapp.com/thread/1382363953297117184.html" in references
+    assert "10.48550/arXiv.1603.07285" in references
+    glossary = between(html, '<section class="glossary"', "</section>")
+    for word in ("kernel", "channel", "stride", "padding", "dilation", "cross-correlation", "feature map"):
+        assert f"<dt>{word}</dt>" in glossary, word
+    # The claims check, the formula check and the provenance are audits, each with its one-line verdict.
+    for audit_id, fact_id in (("claims", "claims_summary"), ("formula-check", "formula"), ("provenance", "provenance")):
+        block = between(html, f'<section class="audit" id="{audit_id}"', '<div class="audit-body">')
+        assert said(run, fact_id) in plain(block), audit_id
+    # The widgets' hooks sit beside the figures they animate, hidden until their script mounts them.
+    for hook, after in (("conv-slide-1d", "fig-signal_1d"), ("conv-slide-2d", "fig-edges_2d"),
+                        ("conv-shape", "fig-stride_padding_dilation")):  # fmt: skip
+        assert html.index(f'id="{after}"') < html.index(f'data-widget="{hook}"')
+        assert f'data-widget="{hook}" role="group" aria-labelledby="widget-{hook}-title" hidden>' in html
+
+
+def plain(fragment: str) -> str:
+    """The text of an HTML fragment, entities decoded and white space squashed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split()).replace(" .", ".")
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_the_answers_match_the_arrays(runs, name):
+    """The exercises' answers, against numbers read from the arrays and from torch here."""
+    run = runs[name]
+    a, m = run["arrays"], run["metrics"]
+    n, k = len(a["signal"]), len(a["kernel_smooth"])
+    assert len(a["signal_smooth"]) == n - k + 1
+    assert said(run, "answer_smoothing").startswith(f"{n - k + 1} values: a window of {k} samples fits at {n} − {k}")
+    weights = a["multi_kernel"]
+    answer = said(run, "answer_multichannel")
+    assert f"it has {weights.size} weights" in answer
+    side = a["multi_output"].shape[0]
+    assert f"{side} × {side} without padding and {a['multi_output_padded'].shape[0]} × " in answer
+    frames, depth = a["volume_input"].shape[0], a["volume_kernel"].shape[0]
+    assert a["volume_output"].shape[0] == frames - depth + 1
+    assert said(run, "answer_volume").startswith(f"{frames} − {depth} + 1 = {frames - depth + 1} output frames")
+    stride = F.conv2d(torch.zeros(1, 1, 7, 7), torch.ones(1, 1, 3, 3), stride=2).shape[-1]
+    assert said(run, "answer_stride").endswith(f"torch returned {stride} × {stride}.")
+    layer = m["second_layer"]
+    assert said(run, "answer_second_layer").startswith(" × ".join(str(v) for v in layer["input_extent"]))

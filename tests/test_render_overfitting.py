@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm, ttest_rel
 
 from conftest import ROOT
 from kit.facts import checked
 from kit.formats import scientific
-from overfitting_inputs import FIGURES, build_outputs, write_scenario
+from overfitting_inputs import FIGURES, build_outputs, in_process, write_scenario
 from test_render import PROVENANCE, page_text, parse, render, write
 
 RECORDED = ROOT / "tests" / "data" / "recorded"
@@ -80,10 +80,17 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
             "provenance": write(root / "provenance" / "overfitting.json", PROVENANCE),
         }  # fmt: skip
         output = root / "reports" / "overfitting.html"
+        widget_args = []
+        if name != "recorded":  # the recorded runs predate the per-epoch logits the widgets need
+            data = root / "widgets" / "overfitting.js"
+            in_process("overfitting/widgets.py", "--history", first / "history.json", "--diagnostics",
+                       first / "diagnostics.npz", "--metrics", first / "metrics.json", "--output", data,
+                       "--checks", data.with_suffix(".checks.json"))  # fmt: skip
+            widget_args = ["--widgets", data]
         render("--template", "overfitting.html.j2", "--output", output,
                *[f"--context={key}={path}" for key, path in contexts.items()],
                *[f"--figure={key}={path}" for key, path in out["figures"].items()],
-               "--site-title", "Explainers", "--site-author", "Tester")  # fmt: skip
+               *widget_args, "--site-title", "Explainers", "--site-author", "Tester")  # fmt: skip
         source = output.read_text(encoding="utf-8")
         parser = parse(source)
         body = re.sub(r"<(style|script)\b.*?</\1>", " ", source, flags=re.S)
@@ -108,6 +115,9 @@ def independent(folder: Path, alpha: float = 0.05, min_points: float = 0.2, min_
         labels = d["val_labels"]
         right_best = d["val_logits_best"].argmax(axis=1) == labels
         right_last = d["val_logits_last"].argmax(axis=1) == labels
+        loss_best, loss_last = d["val_loss_best"], d["val_loss_last"]
+    # The loss's rise on the same images: a paired t statistic, read against the normal distribution (N is large).
+    loss_p = norm.sf(ttest_rel(loss_last, loss_best).statistic) if best < last else 1.0
     b, c = int((~right_best & right_last).sum()), int((right_best & ~right_last).sum())
     p = binomtest(min(b, c), b + c, 0.5).pvalue if b + c else 1.0
     rise = h["val_loss"][-1] - h["val_loss"][best - 1]
@@ -116,7 +126,8 @@ def independent(folder: Path, alpha: float = 0.05, min_points: float = 0.2, min_
     change = 100 * (b - c) / len(labels)
     up = p < alpha and b > c and change >= min_points
     down = p < alpha and c > b
-    return {"best": best, "last": last, "b": b, "c": c, "p": p, "rose": best < last and rise_percent >= min_rise,
+    rose = best < last and rise_percent >= min_rise and loss_p < alpha
+    return {"best": best, "last": last, "b": b, "c": c, "p": p, "rose": rose,
             "up": best < last and up, "down": best < last and down, "flat": best < last and not (up or down),
             "removed": 100 * (rise - scaled_rise) / rise if rise > 0 else None,
             "wrong": (h["val_n_wrong"][best - 1], h["val_n_wrong"][-1]),
@@ -221,3 +232,45 @@ def test_figures_are_numbered_and_described(pages):
     for claim in page["claims"]["claims"]:
         assert claim["measured"] in text and claim["verdict"] in text
     assert not re.search(r"\.[A-Z]", re.sub(r"\d\.\d|[A-Z]\.[A-Z]|e\.g|i\.e|fig\.|\.svg|\.py|\.json|\.npz", "", text))
+
+
+@pytest.mark.parametrize("name", ["flat", "puzzle", "recorded"])
+def test_lesson_blocks_takeaways_exercises_glossary_references_audits(pages, name):
+    """Issue 13's lesson blocks: takeaways are facts of the run, exercise answers are computed, terms are defined,
+    the papers are linked by DOI, and the claims check and the provenance sit in folded audit blocks."""
+    page = pages[name]
+    text, facts, parser = page["text"], page["claims"]["facts"], page["parser"]
+    source = page["html"]
+    takeaways = re.search(r'<section class="takeaways".*?</section>', source, re.S).group(0)
+    for key in ("summary_result", "drivers", "temperature_verdict", "test_calibration"):
+        assert " ".join(facts[key]["text"].split()) in " ".join(
+            html.unescape(re.sub("<[^>]+>", " ", takeaways)).split()
+        )
+    assert "Before you start:" in text
+    # Five exercises, each answered twice (folded on the web, on the answers page in print), with computed numbers.
+    assert len(parser.find("li", id="exercises-5")) == 1 and not parser.find("li", id="exercises-6")
+    first = json.loads((page["folders"][0] / "history.json").read_text())
+    run = independent(page["folders"][0])
+    change = 100 * (run["b"] - run["c"]) / first["n_validation"]
+    answer = " ".join(html.unescape(facts["answer_flips"]["text"]).split())
+    assert f"({run['b']:,} − {run['c']:,}) / {first['n_validation']:,}" in answer
+    assert f"{change:+.2f}".replace("-", "−") in answer
+    temperature = first["history"]["temperature"][-1]
+    assert f"T = {temperature:.2f}" in facts["answer_temperature"]["text"]
+    assert text.count(answer) == 2
+    # Terms defined on first use and listed in the glossary.
+    for key in ("nats", "logits", "ece", "calibration", "temperature-scaling", "mcnemar-test", "cross-entropy"):
+        assert parser.find("div", id=f"glossary-{key}"), key
+    # References with DOIs, and the audit blocks with their one-line verdicts.
+    assert 'href="https://doi.org/10.48550/arXiv.1706.04599"' in source
+    assert 'href="https://doi.org/10.48550/arXiv.2002.09437"' in source
+    claims_audit = re.search(
+        r'<section class="audit" id="claims".*?<span class="audit-summary">(.*?)</span>', source, re.S
+    )
+    assert claims_audit and html.unescape(claims_audit.group(1)) == facts["claims_summary"]["text"]
+    assert parser.find("section", id="provenance")
+    # The widgets' hooks are on the page, and the page loads their data where it was exported.
+    assert parser.find("div", **{"data-widget": "overfit-epochs"}) and parser.find(
+        "div", **{"data-widget": "overfit-temperature"}
+    )
+    assert ('widgets/overfitting.js"' in source) == (name != "recorded")

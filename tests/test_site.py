@@ -4,12 +4,13 @@ The default run covers what needs no browser: publish/rulegraph.py on a tiny wor
 template with thumbnails, and Jinja2's autoescaping of a hostile site title (tests/test_widgets.py covers the widgets,
 the phone figures and the site check's own measures). ``make test-site`` (marker ``site``) checks the real built pages
 in headless Chromium, light and dark, at a phone's and a desktop's width, and replays the widgets' checks: see
-tests/site/check_site.py.
+tests/site/check_site.py (``SITE_RESULTS=<folder>/results``: the site of another working directory).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -230,9 +231,11 @@ def test_a_page_escapes_a_hostile_title_and_links_home(tmp_path) -> None:
 
 @pytest.mark.site
 def test_every_page_is_valid_accessible_and_screenshotted() -> None:
-    screenshots = ROOT / "results" / "screenshots"
+    # SITE_RESULTS: the results folder of another working directory (make test-site SITE_DIR=...).
+    results = Path(os.environ.get("SITE_RESULTS") or ROOT / "results").resolve()
+    screenshots = results / "screenshots"
     try:
-        report = check_site.check_site(ROOT / "results", ROOT / ".tools", screenshots)
+        report = check_site.check_site(results, ROOT / ".tools", screenshots)
     except check_site.SiteCheckError as exc:
         pytest.fail(str(exc))
     assert report["problems"] == [], "\n".join(report["problems"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_script
+from conv_inputs import write_slide_arrays
 from kit import formats, plotstyle, widgets
 from kit.cli import PipelineError
 from kit.config import load_config
@@ -208,7 +210,12 @@ def test_convolutions_declares_its_widgets_and_the_rule_is_generic() -> None:
     assert "convolutions" in steps
     step = steps["convolutions"]
     assert step.script == ROOT / "scripts" / "convolutions" / "widgets.py"
-    assert step.command_args() == ["--metrics", "results/convolutions/metrics.json"]
+    assert step.command_args() == [
+        "--metrics",
+        "results/convolutions/metrics.json",
+        "--arrays",
+        "results/convolutions/arrays.npz",
+    ]
     smk = (ROOT / "workflow" / "rules" / "explainers.smk").read_text()
     assert (
         'data="results/widgets/{explainer}.js"' in smk
@@ -252,16 +259,17 @@ def test_calculator_export_matches_torch_and_javascript_on_a_small_grid(tmp_path
     grid = {"sizes": [1, 2, 5, 28], "kernels": [1, 3], "strides": [1, 2], "paddings": [0, 1], "dilations": [1, 2]}
     metrics = formula_metrics({**grid, "samples": 15}, seed=5)
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    arrays = write_slide_arrays(tmp_path / "arrays.npz")
     outputs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        run_script("convolutions/widgets.py", "--metrics", tmp_path / "metrics.json",
+        run_script("convolutions/widgets.py", "--metrics", tmp_path / "metrics.json", "--arrays", arrays,
                    "--output", out / "convolutions.js", "--checks", out / "c.json")  # fmt: skip
         outputs.append(((out / "convolutions.js").read_bytes(), (out / "c.json").read_bytes()))
     assert outputs[0] == outputs[1], "two runs give the same bytes"
     _, data = widgets.read_data(tmp_path / "a" / "convolutions.js")
     assert data["conv-shape"]["start"]["size"] == [28, 28, 28]
-    checks = json.loads((tmp_path / "a" / "c.json").read_text())["checks"]
+    checks = [c for c in json.loads((tmp_path / "a" / "c.json").read_text())["checks"] if c["widget"] == "conv-shape"]
     assert len(checks) == 1 + metrics["formula_check"]["cases"] == 1 + 64 + 30
     assert 1 <= sum(bool(c.get("keys")) for c in checks) <= 4
     # Each expected shape is torch's own: run torch again on every case.
@@ -341,8 +349,9 @@ def test_calculator_refuses_metrics_it_cannot_trust(tmp_path) -> None:
     with pytest.raises(PipelineError, match="give 6 formula cases, the file counts 7"):
         conv_widgets.build(other_seed)
     path.write_text(json.dumps({"settings": {"seed": 1}}))
-    result = run_script("convolutions/widgets.py", "--metrics", path, "--output", tmp_path / "w.js", "--checks",
-                        tmp_path / "c.json", check=False)  # fmt: skip
+    arrays = write_slide_arrays(tmp_path / "a.npz")
+    result = run_script("convolutions/widgets.py", "--metrics", path, "--arrays", arrays,
+                        "--output", tmp_path / "w.js", "--checks", tmp_path / "c.json", check=False)  # fmt: skip
     assert result.returncode == 1 and "has no complete 'formula_check'" in result.stderr
     assert not (tmp_path / "w.js").exists() and not (tmp_path / "c.json").exists()
 
@@ -436,6 +445,38 @@ def test_by_default_the_frame_keeps_a_phone_drawing_only_in_one_column(tmp_path,
     narrow = Path(out[".narrow.svg"]).read_text()
     assert ('width="270pt"' in narrow) is narrowed
     assert (narrow == Path(out[".svg"]).read_text()) is not narrowed  # else the desktop drawing: a phone scrolls it
+
+
+def small_text(data, info, args):
+    """One chart whose tick labels and note are under 7 pt (numbers written in small cells, say)."""
+    fig = plotstyle.new_figure(2.4)
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [1, 3, 2])
+    ax.tick_params(labelsize=5)
+    ax.text(1, 2, "+0.25", fontsize=plotstyle.text_pt(5.5))
+    ax.set_title("a title", fontsize=9)
+    return fig
+
+
+def test_a_phone_drawing_has_no_text_under_7_pt(tmp_path) -> None:
+    (tmp_path / "in.txt").write_text("1\n")
+    out = {suffix: str(tmp_path / f"f{suffix}") for suffix in (".svg", ".json", ".narrow.svg")}
+    figure_main(
+        ["--numbers", str(tmp_path / "in.txt"), "--output", out[".svg"], "--meta", out[".json"], "--narrow",
+         out[".narrow.svg"]],
+        "A figure.",
+        inputs=[Input("numbers", "any file")],
+        describe=lambda d, a: {"title": "T", "alt": "A."},
+        draw=small_text,
+    )  # fmt: skip
+    desktop, narrow = Path(out[".svg"]).read_text(), Path(out[".narrow.svg"]).read_text()
+    assert check_site.svg_text_pt(desktop) == pytest.approx(5.0)  # the page keeps the sizes it was given
+    assert check_site.svg_text_pt(narrow) == pytest.approx(plotstyle.NARROW_MIN_TEXT_PT)
+    # At its natural width (360 CSS px for 270 pt) that is 9.3 CSS px, over the site tier's 9.
+    assert plotstyle.NARROW_MIN_TEXT_PT * 360 / 270 >= check_site.MIN_LABEL_PX
+    with plotstyle.layout_width(plotstyle.NARROW_WIDTH_IN):
+        assert plotstyle.text_pt(5.5) == plotstyle.NARROW_MIN_TEXT_PT and plotstyle.text_pt(9) == 9
+    assert plotstyle.text_pt(5.5) == 5.5
 
 
 def test_layout_width_and_panel_grid() -> None:
@@ -536,13 +577,18 @@ def test_widget_scripts_survive_jinja_and_html() -> None:
 
 def test_preview_page_weighs_within_budget(tmp_path) -> None:
     data = tmp_path / "results" / "widgets" / "convolutions.js"
-    export = widgets.Export({"conv-shape": {"pixels": widgets.encode_array(np.zeros((100, 784)), "uint8")}})
+    pixels = widgets.encode_array(np.zeros((100, 784)), "uint8")
+    export = widgets.Export({"conv-shape": {"pixels": pixels}, "conv-other": {"x": 1}})
     widgets.write_export(data, data.with_name("convolutions.checks.json"), "convolutions", export)
     render_page(tmp_path, data)  # copies the templates
     out = tmp_path / "results" / "reports" / "preview.html"
     run_script("publish/render_html.py", "--template", "widgets/preview.html.j2",
                "--templates-dir", tmp_path / "templates", "--output", out, "--site-title", "T", "--site-author", "A",
                "--widgets", data)  # fmt: skip
+    # A hook for every widget in the data file, in name order: the preview names no explainer's widget itself.
+    html = out.read_text(encoding="utf-8")
+    assert html.count('<div class="widget" id="widget-') == 2
+    assert html.index('data-widget="conv-other"') < html.index('data-widget="conv-shape"')
     weight = check_site.page_weight(out)
     assert weight["data_files"] == ["../widgets/convolutions.js"]
     assert 5_000 < weight["script_gzip_bytes"] <= check_site.SCRIPT_BUDGET_GZIP
@@ -620,6 +666,24 @@ def test_site_check_reports_phone_dark_offline_and_widget_problems(tmp_path) -> 
         "4,000,000 bytes of widget data, over 3 MB",
     ):
         assert words in problems, words
+
+
+def test_site_check_wants_every_widget_checked_and_keyboard_checked(tmp_path) -> None:
+    checks = tmp_path / "x.checks.json"
+    listed = [widgets.check("w", {"k": 1}, {"x": "1"}, keys=True), widgets.check("v", {"k": 1}, {"x": "1"})]
+    checks.write_text(json.dumps({"explainer": "x", "data": "x.js", "checks": listed}))
+    hooks = [{"name": name, "shown": True, "loaded": True} for name in ("w", "v", "u")]
+    entry = browser_entry(widget_hooks=hooks)
+    problems = check_site.problems_of({}, {"pages": [entry]}, (), {Path(entry["page"]): checks})
+    assert len(problems) == 2, problems
+    assert "widget v has no keyboard check" in problems[0] and "widget u has no check" in problems[1]
+    assert "have no checks file" in check_site.problems_of({}, {"pages": [entry]}, (), {})[0]
+
+
+def test_style_sheets_hold_only_what_vnu_accepts() -> None:
+    """vnu's CSS checker rejects ``vector-effect`` as a CSS property: SVG elements get it as an attribute."""
+    for path in [TEMPLATES / "style.css", TEMPLATES / "lesson.css", *sorted((TEMPLATES / "widgets").glob("*.css"))]:
+        assert not re.search(r"vector-effect\s*:", path.read_text(encoding="utf-8")), path.name
 
 
 def test_page_weight_counts_inline_and_external_script_and_data(tmp_path) -> None:

@@ -163,6 +163,12 @@ def check_window(window: int) -> None:
         raise PipelineError(f"--window must be at least 1, got {window}")
 
 
+def effective_window(window: int, history: dict[str, np.ndarray]) -> int:
+    """The trailing mean's window as drawn: no longer than the run (a 20-step run averaged "over 25 steps" would
+    state a window the run never had)."""
+    return max(1, min(window, len(history["step"])))
+
+
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing mean over the last ``window`` steps (fewer at the start), to show the trend of noisy per-batch
     numbers without hiding where they start."""

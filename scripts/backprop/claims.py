@@ -460,7 +460,8 @@ def loss_facts(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[
     first, last = float(train[0]), float(train[-1])
     up, test_up = rises(train), rises(test)
     facts: dict[str, dict] = {}
-    cadence = f"one every {every} steps" if n_evals > 1 else "after the last step"
+    cadence = "one after every step" if every == 1 else f"one every {every} steps"
+    cadence = cadence if n_evals > 1 else "after the last step"
     facts["loss_trend"] = choose(
         [
             (last < first and up == 0, f"last < first ({last} < {first}) and no rise in {n_evals} evaluations",
@@ -475,11 +476,20 @@ def loss_facts(history: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[
         values={"first": first, "last": last, "rises": up, "evaluations": n_evals, "test_rises": test_up},
     )  # fmt: skip
     lowest = int(np.argmin(test))
-    facts["test_trend"] = state(
-        f"On the test images the loss goes from {float(test[0]):.3f} to {float(test[-1]):.3f} nats, above the "
-        f"evaluation before at {test_up} of the {n_evals} evaluations; it is lowest at step {int(evals[lowest]):,} "
-        f"({float(test[lowest]):.3f}).",
-        rises=test_up, lowest_step=int(evals[lowest]), lowest=float(test[lowest]),
+    test_first, test_last = float(test[0]), float(test[-1])
+    low_text = f"it is lowest at step {int(evals[lowest]):,} ({float(test[lowest]):.3f})"
+    facts["test_trend"] = choose(
+        [
+            (test_up == 0 and test_last < test_first, "test loss never above the evaluation before",
+             f"On the test images the loss falls at every evaluation too, from {test_first:.3f} to {test_last:.3f} "
+             f"nats."),
+            (test_last < test_first, f"test loss falls overall; {test_up} rises",
+             f"On the test images the loss falls overall, from {test_first:.3f} to {test_last:.3f} nats, but is above "
+             f"the evaluation before at {test_up} of the {n_evals} evaluations; {low_text}."),
+        ],
+        f"On the test images the loss goes from {test_first:.3f} to {test_last:.3f} nats, above the evaluation "
+        f"before at {test_up} of the {n_evals} evaluations; {low_text}.",
+        values={"rises": test_up, "lowest_step": int(evals[lowest]), "lowest": float(test[lowest])},
     )  # fmt: skip
     half = first - (first - last) / 2
     by = int(evals[int(np.argmax(train <= half))]) if last < first else None
@@ -795,6 +805,134 @@ def worked_facts(metrics: dict[str, Any]) -> dict[str, dict]:
     return facts
 
 
+def lesson_facts(
+    puzzle: dict[str, Any], history: dict[str, np.ndarray], metrics: dict[str, Any], facts: dict[str, dict]
+) -> dict[str, dict]:
+    """The lesson's sentences: the key takeaways at the top (``key_*``), the answers to the exercises
+    (``answer_*``) and the one-line verdict of the folded check by autograd (``agreement_verdict``)."""
+    out: dict[str, dict] = {}
+    rounds, totals = puzzle["rounds"], puzzle["totals"]
+    path = " → ".join(str(t) for t in totals)
+    out["key_puzzle"] = choose(
+        [(bool(rounds) and totals[-1] < totals[0], f"wrong pieces fall {totals[0]} -> {totals[-1]}",
+          f"In the story the correction travels Harry → Dick → Tom, each round fixing a share of the wrong pieces: "
+          f"in this page's model of it the wrong pieces go {path} in {plural(len(rounds), 'round')}.")],
+        f"In the story the correction travels Harry → Dick → Tom; in this page's model of it the wrong pieces go "
+        f"{path}.",
+        values={"totals": totals},
+    )  # fmt: skip
+    w = metrics["worked_example"]
+    tolerance = float(metrics["agreement"]["tolerance"])
+    reference, total = float(w["autograd"]), float(w["paths_sum"])
+    gap = abs(total - reference)
+    relative = gap / abs(reference) if reference else (0.0 if gap == 0 else math.inf)
+    out["key_chain"] = choose(
+        [(relative < tolerance, f"sum of the {w['n_paths']} path products matches autograd (relative {relative})",
+          f"The chain rule, on one path through the real network, multiplies six local rates of change; added up "
+          f"over all {w['n_paths']:,} paths from one of Tom's weights to the loss, the products give that weight's "
+          f"gradient, {signed4(total)}, which autograd also computes.")],
+        f"The chain rule, on one path through the real network, multiplies six local rates of change; added up "
+        f"over all {w['n_paths']:,} paths from one of Tom's weights, the products give {signed4(total)}, which "
+        f"differs from autograd's {signed4(reference)} by more than the run's tolerance.",
+        values={"relative": relative, "tolerance": tolerance},
+    )  # fmt: skip
+    first = {stage: float(history[f"message_{stage}"][0]) for stage in MESSAGE_STAGES}
+    out["key_signal"] = choose(
+        [(first["harry_to_dick"] > first["harry"], "the message through Harry's weights is larger than delta Harry",
+          f"The puzzle's message is a budget that gets used up; the network's error signal is not: at step 1 it "
+          f"measures {first['harry']:.3f} per image at Harry and {first['harry_to_dick']:.3f} after Harry's weights, "
+          f"more than Harry received, and every layer gets its signal through the chain rule.")],
+        f"The puzzle's message is a budget that gets used up; the network's error signal is not: at step 1 it "
+        f"measures {first['harry']:.3f} per image at Harry and reaches Tom as {first['tom']:.3f}, multiplied by "
+        f"weights and slopes on the way, not reduced by what Harry and Dick kept.",
+        values={"first": first},
+    )  # fmt: skip
+    train = history["train_loss"]
+    start, end = float(train[0]), float(train[-1])
+    up, n_evals = rises(train), len(history["eval_step"]) - 1
+    final = metrics["final"]
+    steps = len(history["step"])
+    accuracy = float(final["test_accuracy"])
+    n_classes = len(metrics["class_counts"]["test"]) if metrics.get("class_counts") else 10
+    guess = 1 / n_classes
+    classified = (
+        f"{pct(accuracy)} of the test images end up classified correctly"
+        if accuracy >= 2 * guess
+        else f"only {pct(accuracy)} of the test images end up classified correctly, where a random guess among the "
+        f"{n_classes} classes is right {pct(guess)} of the time"
+    )
+    out["key_training"] = choose(
+        [
+            (end < start and up == 0, f"loss falls {start} -> {end} with no rise",
+             f"Training applies the correction {steps:,} times: the loss on the training images falls from "
+             f"{start:.3f} to {end:.3f} nats, and {classified}."),
+            (end < start, f"loss falls {start} -> {end}; rises at {up} of {n_evals}",
+             f"Training applies the correction {steps:,} times: the loss on the training images falls from "
+             f"{start:.3f} to {end:.3f} nats, though not at every evaluation (it rises at {up} of {n_evals}), and "
+             f"{classified}."),
+        ],
+        f"Training applies the correction {steps:,} times, yet the loss on the training images does not fall: it "
+        f"goes from {start:.3f} to {end:.3f} nats, and {classified}.",
+        values={"first": start, "last": end, "rises": up, "test_accuracy": accuracy, "guess": guess},
+    )  # fmt: skip
+    # Answers to the exercises.
+    if rounds:
+        h = rounds[0]["steps"][0]
+        share = h["received"]["fixes_to_make"] * h["own_wrong"] / h["received"]["wrong_pieces"]
+        out["answer_share"] = state(
+            f"{h['received']['fixes_to_make']} × {h['own_wrong']} / {h['received']['wrong_pieces']} = {share:.2f}, "
+            f"which rounds to {h['fixed']} (never more than his {h['own_wrong']} wrong pieces); he passes on "
+            f"{h['received']['fixes_to_make']} − {h['fixed']} = {h['passed']['fixes_to_make']} fixes to make among "
+            f"the {h['received']['wrong_pieces']} − {h['own_wrong']} = {h['passed']['wrong_pieces']} wrong pieces "
+            f"before his.",
+            share=share,
+        )  # fmt: skip
+    else:
+        out["answer_share"] = state("No round is played in this run, so no message reaches Harry.")
+    order = ("harry_error", "harry_weight", "dick_slope", "dick_weight", "tom_slope", "pixel")
+    f8 = {key: float(w["factors"][key]) for key in order}  # the order of the path's table, Harry back to the pixel
+    product = float(np.prod(list(f8.values())))
+    negative = sum(v < 0 for v in f8.values())
+    factors = " × ".join(f"({signed4(v)})" for v in f8.values())
+    written = f"{factors} = {signed4(product)}, the path's product in the table."
+    counted = f"{negative} of the six factors {'is' if negative == 1 else 'are'} negative"
+    out["answer_product"] = choose(
+        [
+            (product > 0, "product > 0", f"{written} It is positive: {counted}, an even number."),
+            (product < 0, "product < 0", f"{written} It is negative: {counted}, an odd number."),
+        ],
+        f"{written} It is zero: a factor of 0 (the slope of a unit that is off) stops the path.",
+        values={"product": product, "negative": negative},
+    )  # fmt: skip
+    p_right = float(w["forward"]["p"])
+    out["answer_error"] = state(
+        f"p − 1 = {signed4(p_right)} − 1 = {signed4(p_right - 1)}, and the loss is −log p = "
+        f"{signed4(-math.log(p_right))} nats. The error is negative, so a step against the gradient raises the "
+        f"right class's score; it would be 0 only at p = 1.",
+        p=p_right,
+    )  # fmt: skip
+    ratio = first["harry_to_dick"] / first["harry"] if first["harry"] else math.nan
+    out["answer_factor"] = choose(
+        [(ratio > 1, "ratio > 1",
+          f"{first['harry_to_dick']:.3f} / {first['harry']:.3f} = {ratio:.2f}: larger than 1, so the message grew on "
+          f"this hop, which a budget that can only be used up never does.")],
+        f"{first['harry_to_dick']:.3f} / {first['harry']:.3f} = {ratio:.2f}: smaller than 1 here, but not because "
+        f"Harry kept a share; it is Harry's weights multiplying the whole signal, and other weights could make it "
+        f"grow.",
+        values={"ratio": ratio},
+    )  # fmt: skip
+    overall = max(float(np.max(history[f"relative_error_{layer}"])) for layer in LAYERS)
+    out["agreement_verdict"] = compare(
+        overall, "<", tolerance,
+        f"At all {steps:,} steps the hand-made gradients match autograd's: largest relative error at most "
+        f"{upper_bound(overall)}, below the tolerance of {scientific(tolerance, 0)}.",
+        f"The hand-made gradients do not match autograd's: largest relative error {scientific(overall)}, not below "
+        f"the tolerance of {scientific(tolerance, 0)}.",
+        what="largest relative error vs tolerance",
+    )  # fmt: skip
+    return out
+
+
 def page_facts(
     puzzle: dict[str, Any], history: dict[str, np.ndarray], metrics: dict[str, Any], document: dict[str, Any]
 ) -> dict[str, dict]:
@@ -813,6 +951,7 @@ def page_facts(
     facts.update({f"analogy_{key}": value for key, value in analogy_facts(history).items()})
     facts.update({f"agreement_{key}": value for key, value in agreement_facts(history, metrics).items()})
     facts.update({f"worked_{key}": value for key, value in worked_facts(metrics).items()})
+    facts.update(lesson_facts(puzzle, history, metrics, facts))
     summary = document["summary"]
     facts["claims_summary"] = state(
         f"{summary['supported']} of {summary['total']} claims are supported ({summary['thread_supported']} of the "

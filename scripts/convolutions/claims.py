@@ -567,12 +567,18 @@ def fact_stack(metrics: dict[str, Any], ex: Examples) -> dict:
         if st["requested"] > k
         else ""
     )
-    which = f"filter {numbers(st['filters'])}" if k == 1 else f"{k} filters ({numbers(st['filters'])})"
-    text = (
-        f"Applied in one call, the first layer's {which}{capped} give {plural(k, 'map')} of "
-        f"{shape_text(row['output_extent'][:2])}, which torch returns stacked as one "
-        f"{shape_text(row['output_extent'])} output: one channel per filter."
-    )
+    if k == 1:
+        text = (
+            f"Applied alone, the first layer's filter {numbers(st['filters'])}{capped} gives one map of "
+            f"{shape_text(row['output_extent'][:2])}, which torch returns as an output of one channel: one channel "
+            "per filter."
+        )
+    else:
+        text = (
+            f"Applied in one call, the first layer's {k} filters ({numbers(st['filters'])}){capped} give "
+            f"{plural(k, 'map')} of {shape_text(row['output_extent'][:2])}, which torch returns stacked as one "
+            f"{shape_text(row['output_extent'])} output: one channel per filter."
+        )
     return state(text, filters=st["filters"], output_extent=row["output_extent"])
 
 
@@ -631,8 +637,9 @@ def fact_learned(metrics: dict[str, Any]) -> dict:
     learned = metrics["learned"]
     counts, n, shown = learned["kind_counts"], learned["n_filters"], learned["shown"]
     text = (
-        f"Of the {n} filters, {counts['edge']} are edge filters, {counts['ink']} ink filters and {counts['paper']} "
-        f"paper filters; the figure draws {len(shown)} of them large (filters {numbers(shown)})."
+        f"Of the {n} filters, {counts['edge']} {'is an edge filter' if counts['edge'] == 1 else 'are edge filters'}, "
+        f"{plural(counts['ink'], 'ink filter')} and {plural(counts['paper'], 'paper filter')}; the figure draws "
+        f"{len(shown)} of them large ({'filter' if len(shown) == 1 else 'filters'} {numbers(shown)})."
     )
     return state(text, counts=counts, shown=shown)
 
@@ -788,11 +795,199 @@ def fact_depth_boundary(metrics: dict[str, Any]) -> dict:
     return choose(
         [(ok, "a kernel as deep as the input gives one frame",
           f"what happens at the boundary of the depth condition: a kernel exactly as deep as the input is allowed and "
-          f"gives one frame ({times(equal['output_shape'] or [])}), so the output stops being 3D there; only a deeper "
+          f"gives one frame ({times((equal['output_shape'] or [])[2:])}), so the output stops being 3D there; only a "
+          "deeper "
           "kernel is an error;")],
         "what happens at the boundary of the depth condition: here a kernel exactly as deep as the input did not give "
         "one frame (see the claims table);",
         values={"output_shape": equal["output_shape"]},
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------------
+# Key takeaways and the answers to the exercises (the page's questions are general; their answers are this run's)
+# --------------------------------------------------------------------------------------------------------
+
+
+def claim_by_id(claims: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    """One claim of the verdict list, by id."""
+    return next(claim for claim in claims["claims"] if claim["id"] == claim_id)
+
+
+def takeaway_rule(claims: dict[str, Any]) -> dict:
+    """The thread's rule, as the page's first takeaway, only where every example followed it."""
+    values = claim_by_id(claims, "number_rule")["values"]
+    failing = values["not_following"]
+    return compare(
+        len(failing), "==", 0,
+        "The number in 1D, 2D and 3D counts the directions in which the kernel moves, and so the axes of its output: "
+        f"all {values['examples']} examples on this page follow that rule.",
+        f"The number in 1D, 2D and 3D is meant to count the directions in which the kernel moves, but "
+        f"{len(failing)} of the {values['examples']} examples here do not follow that rule ({', '.join(failing)}).",
+        what="examples that do not follow the thread's rule",
+    )  # fmt: skip
+
+
+def takeaway_positions(ex: Examples) -> dict:
+    """Without padding a kernel of size k fits at n - k + 1 positions: the Sobel example."""
+    row = ex["sobel_x"]
+    n, k = row["input_extent"][0], row["kernel_extent"][0]
+    expected = [n - k + 1, n - k + 1]
+    return compare(
+        row["output_extent"], "==", expected,
+        f"Without padding, a kernel of size k fits at n − k + 1 positions along an axis of n cells, so the output is "
+        f"smaller than the input: a {k} × {k} kernel on the {n} × {n} image gives {shape_text(row['output_extent'])}.",
+        f"Here a {k} × {k} kernel on the {n} × {n} image gave {shape_text(row['output_extent'])}, not the "
+        f"{shape_text(expected)} that n − k + 1 positions along each axis would give.",
+        what="Sobel output (thread's notation) vs n - k + 1 along each axis",
+    )  # fmt: skip
+
+
+def takeaway_channels(ex: Examples, claims: dict[str, Any], stack_count: int) -> dict:
+    """A kernel spans all the channels of its input; several filters stack into channels."""
+    row = ex["multichannel"]
+    ok = all(claim_by_id(claims, cid)["verdict"] == SUPPORTED for cid in ("multichannel_kernel", "multichannel_output"))
+    filters = stack_count
+    return compare(
+        ok, "==", True,
+        f"A kernel reaches through every channel of its input and never moves across them: the thread's "
+        f"“{row['kernel_extent'][0]} × {row['kernel_extent'][1]}” kernel on a {shape_text(row['input_extent'])} input "
+        f"is really {shape_text(row['kernel_extent'])} and gives one {shape_text(row['output_extent'])} map; "
+        + ("one filter gives one channel." if filters == 1 else f"{filters} filters applied together give {filters} "
+           "channels."),
+        f"On the thread's {shape_text(row['input_extent'])} input torch's kernel was "
+        f"{shape_text(row['kernel_extent'])} and its output {shape_text(row['output_extent'])}, which is not what the "
+        "thread says (see the claims check).",
+        what="the thread's multichannel kernel and output claims supported",
+    )  # fmt: skip
+
+
+def takeaway_formula(check: dict[str, Any]) -> dict:
+    """Stride, padding and dilation: the formula, checked against torch."""
+    return compare(
+        check["matched"], "==", check["cases"],
+        "Stride, padding and dilation change the count of positions along each axis to "
+        f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1, which gave torch's own size in all {num(check['cases'])} cases "
+        "checked.",
+        "Stride, padding and dilation change the count of positions along each axis; the usual formula "
+        f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 gave torch's size in only {num(check['matched'])} of "
+        f"{num(check['cases'])} cases checked.",
+        what="cases matched vs checked",
+    )  # fmt: skip
+
+
+def takeaway_depth(metrics: dict[str, Any]) -> dict:
+    """The depth condition: as deep as the video gives one frame."""
+    cases = sorted(metrics["depth_condition"]["cases"], key=lambda case: case["kernel_depth"])
+    shallow, equal, _ = cases
+    one_frame = equal["output_shape"] is not None and equal["output_shape"][2] == 1
+    return compare(
+        one_frame, "==", True,
+        f"A 3D kernel must be shallower than its input for the output to stay 3D: on the "
+        f"{equal['input_depth']}-frame video a kernel {shallow['kernel_depth']} frames deep gives "
+        f"{plural(shallow['output_shape'][2], 'output frame')}, one as deep as the video a single frame.",
+        f"On the {equal['input_depth']}-frame video a kernel as deep as the video gave "
+        + (times(equal["output_shape"][2:]) if equal["output_shape"] else "no output")
+        + ", not a single frame.",
+        what="a kernel as deep as the video gives one frame",
+    )  # fmt: skip
+
+
+def answer_smoothing(metrics: dict[str, Any], ex: Examples) -> dict:
+    """Exercise: how many values the smoothed signal has."""
+    sig, row = metrics["signal"], ex["signal_smooth"]
+    n, k, out = sig["samples"], sig["smooth_width"], row["output_extent"][-1]
+    return compare(
+        out, "==", n - k + 1,
+        f"{num(out)} values: a window of {k} samples fits at {num(n)} − {k} + 1 = {num(n - k + 1)} positions, one "
+        "value each, and that is how many torch returned.",
+        f"Torch returned {num(out)} values, not the {num(n - k + 1)} that {num(n)} − {k} + 1 gives.",
+        what="smoothed length vs n - k + 1",
+    )  # fmt: skip
+
+
+def answer_multichannel(ex: Examples) -> dict:
+    """Exercise: the weights and the output of the thread's 28 x 28 x 6 example."""
+    row, padded = ex["multichannel"], ex["multichannel_padded"]
+    text = (
+        f"The kernel is {shape_text(row['kernel_extent'])}, so it has {num(row['parameters'])} weights "
+        f"({' · '.join(str(v) for v in row['kernel_extent'])}). It moves along x and y only, so the output is one "
+        f"map: {shape_text(row['output_extent'])} without padding and {shape_text(padded['output_extent'])} with "
+        "padding 1 (torch's shapes)."
+    )
+    return state(text, kernel=row["kernel_extent"], output=row["output_extent"], padded=padded["output_extent"])
+
+
+def answer_second_layer(metrics: dict[str, Any]) -> dict:
+    """Exercise: what the trained CNN's second layer receives, and so how deep its kernels are."""
+    layer = metrics["second_layer"]
+    seen = layer["input_extent"]
+    pooled = (
+        f"the first layer returns {shape_text(layer['first_layer_output_extent'])}, and max-pooling shrinks the two "
+        f"sides to {shape_text(seen[:2])}"
+        if layer["pooled"]
+        else f"the first layer returns {shape_text(seen)} and nothing shrinks it before the second layer"
+    )
+    out_channels, in_channels, *sides = layer["kernel_shape"]
+    return compare(
+        in_channels, "==", seen[2],
+        f"{shape_text(seen)}: {pooled}. So each of the layer's {out_channels} kernels is "
+        f"{shape_text([*sides, in_channels])}, one slice per channel (torch's hook on the layer recorded the input, "
+        "and the weights have this shape).",
+        f"{shape_text(seen)}: {pooled}. The layer's weights hold {in_channels} slices per kernel, not {seen[2]}.",
+        what="second layer's kernel depth vs its input's channels",
+    )  # fmt: skip
+
+
+def answer_volume(metrics: dict[str, Any], ex: Examples) -> dict:
+    """Exercise: the 3D output's frames for the page's kernel, and for kernels as deep as the video and deeper."""
+    row = ex["volume"]
+    cases = sorted(metrics["depth_condition"]["cases"], key=lambda case: case["kernel_depth"])
+    shallow, equal, deeper = cases
+    frames = shallow["input_depth"]
+    equal_out = equal["output_shape"]
+    deeper_out = deeper["output_shape"]
+    text = (
+        f"{frames} − {shallow['kernel_depth']} + 1 = {frames - shallow['kernel_depth'] + 1} output frames "
+        f"(torch: {shape_text(row['output_extent'])}). A kernel {equal['kernel_depth']} frames deep gives "
+        + (f"{shape_text(equal_out[2:])}, a single frame" if equal_out else "no output")
+        + f"; one {deeper['kernel_depth']} frames deep "
+        + ("does not fit, and torch refuses it." if deeper_out is None else f"gives {shape_text(deeper_out[2:])}.")
+    )
+    return choose(
+        [(row["output_extent"][0] == frames - shallow["kernel_depth"] + 1, "output frames = F - D + 1", text)],
+        text + f" (Note: torch's {row['output_extent'][0]} output frames differ from F − D + 1.)",
+        values={"output": row["output_extent"], "equal": equal_out, "deeper": deeper_out},
+    )
+
+
+def answer_stride(metrics: dict[str, Any]) -> dict:
+    """Exercise: the stride case of the stride/padding/dilation figure, by the formula."""
+    spd = metrics["stride_padding_dilation"]
+    case = next(c for c in spd["cases"] if c["name"] == "stride")
+    n, k, st = spd["input_side"], spd["kernel"], case["stride"]
+    inner = n - k
+    text = (
+        f"⌊({n} + 2·0 − 1·({k} − 1) − 1) / {st}⌋ + 1 = ⌊{inner} / {st}⌋ + 1 = {inner // st + 1} along each axis, so "
+        f"{inner // st + 1} × {inner // st + 1}; torch returned {case['output_side']} × {case['output_side']}."
+    )
+    return compare(
+        case["output_side"], "==", inner // st + 1, text,
+        text + " The formula and torch disagree here.",
+        what="torch's stride output vs the formula",
+    )  # fmt: skip
+
+
+def fact_provenance(metrics: dict[str, Any]) -> dict:
+    """The method audit's one-line verdict: how it was computed, and whether the CNN's maps are the network's."""
+    diff = metrics["second_layer"]["max_abs_difference_from_network"]
+    start = f"Every example was computed by torch {metrics['torch_version']} in float64"
+    return compare(
+        diff, "<", NETWORK_TOLERANCE,
+        f"{start}; the trained CNN's maps recomputed here match its own forward pass to within {upper_bound(diff)}.",
+        f"{start}; the trained CNN's maps recomputed here differ from its own forward pass by up to "
+        f"{upper_bound(diff)}.",
+        what=f"largest difference from the network's maps vs {NETWORK_TOLERANCE:g}",
     )  # fmt: skip
 
 
@@ -823,6 +1018,17 @@ def facts(metrics: dict[str, Any], claims: dict[str, Any], path: str | os.PathLi
             "volume_response": fact_volume_response(metrics["depth_condition"], ex),
             "stride_padding_dilation": fact_spd(metrics),
             "depth_boundary": fact_depth_boundary(metrics),
+            "provenance": fact_provenance(metrics),
+            "takeaway_rule": takeaway_rule(claims),
+            "takeaway_positions": takeaway_positions(ex),
+            "takeaway_channels": takeaway_channels(ex, claims, int(metrics["stack"]["count"])),
+            "takeaway_formula": takeaway_formula(metrics["formula_check"]),
+            "takeaway_depth": takeaway_depth(metrics),
+            "answer_smoothing": answer_smoothing(metrics, ex),
+            "answer_multichannel": answer_multichannel(ex),
+            "answer_second_layer": answer_second_layer(metrics),
+            "answer_stride": answer_stride(metrics),
+            "answer_volume": answer_volume(metrics, ex),
         }
     except KeyError as exc:
         raise PipelineError(f"{path}: lacks {exc}; rerun the convolutions step") from None

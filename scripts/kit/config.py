@@ -35,7 +35,9 @@ class ConfigError(PipelineError):
 def read_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The config schema as a dict."""
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        # libyaml's safe loader where PyYAML has it: the same document, parsed in C (the Snakefile reads it at
+        # every start).
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def schema_node(node: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -168,14 +169,24 @@ def _check_figure_names(name: str, figures: Iterable[Mapping[str, Any]], path: P
             raise PipelineError(f"{path}: figure {figure!r} needs the script {script_path}, which does not exist")
 
 
+#: libyaml's safe loader where PyYAML has it (the same documents, parsed in C: the Snakefile reads every
+#: declaration twice at each start), else the pure-Python one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def declaration_validator() -> jsonschema.Draft202012Validator:
+    """The declarations' schema, read once per process."""
+    return jsonschema.Draft202012Validator(yaml.load(SCHEMA.read_text(encoding="utf-8"), Loader=SAFE_LOADER))
+
+
 def read_declaration(path: Path) -> dict[str, Any]:
     """One declaration file, checked against the schema, with an error naming the file and the key."""
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise PipelineError(f"{path}: cannot be read as YAML ({exc})") from None
-    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(spec), key=lambda e: list(e.absolute_path))
+    errors = sorted(declaration_validator().iter_errors(spec), key=lambda e: list(e.absolute_path))
     if errors:
         where = ".".join(str(part) for part in errors[0].absolute_path) or "(top level)"
         raise PipelineError(f"{path}: key '{where}': {errors[0].message}; see {SCHEMA.name}")

@@ -14,7 +14,9 @@ then, so a single chart needs nothing. A draw function with panels side by side 
 By default (``narrow=None``) the frame keeps the phone drawing only when its panels form one column, none beside
 another and none squeezed by a legend (``one_column``): side by side they would be illegible. Otherwise, and with
 ``narrow=False``, the narrow file is the desktop drawing, and the page lets a phone scroll the figure sideways at
-its natural size instead of shrinking it.
+its natural size instead of shrinking it. A kept phone drawing has no text under ``plotstyle.NARROW_MIN_TEXT_PT``
+(7 pt, 9.3 CSS px at its natural width): the frame raises smaller text to it (``plotstyle.text_pt`` lets a draw
+function choose its own phone size for numbers written in small cells).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import argparse
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +32,10 @@ from matplotlib.figure import Figure
 
 from kit.cli import ArgumentParser, input_file
 from kit.io import atomic_path, write_json
-from kit.plotstyle import NARROW_WIDTH_IN, apply_style, layout_width, save_svg
+from kit.plotstyle import NARROW_WIDTH_IN, apply_style, layout_width, raise_small_text, save_svg
 
-
-def plain(value: Any) -> Any:
-    """Turn numpy scalars/arrays (and containers of them) into JSON-ready Python values."""
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return plain(value.tolist())
-    return value
+# The step pieces every frame shares, without matplotlib (kit.widgets uses them too), re-exported here.
+from kit.steps import Data, Input, Option, plain
 
 
 def write_sidecar(path: str | os.PathLike[str], *, title: str, alt: str, **numbers: Any) -> None:
@@ -97,46 +90,6 @@ def publish(fig: Figure, info: Mapping[str, Any], args: argparse.Namespace, narr
     write_sidecar(args.meta, **info)
 
 
-@dataclass(frozen=True)
-class Input:
-    """One input file of a figure: its flag (``--name``), what it is, and the function that reads and checks it.
-
-    ``many`` takes one or more files (one per seed, say) and reads each; the reader gets the path and returns
-    what ``describe`` and ``draw`` use.
-    """
-
-    name: str
-    help: str
-    read: Callable[[Path], Any] = Path
-    many: bool = False
-
-    @property
-    def flag(self) -> str:
-        """The command-line flag, e.g. ``--history`` for ``history``."""
-        return "--" + self.name.replace("_", "-")
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting of a figure (a number, a label): required, because its value comes from the config's schema,
-    the one place defaults live."""
-
-    name: str
-    type: Callable[[str], Any]
-    help: str
-    nargs: str | None = None
-    choices: Sequence[Any] | None = None
-
-    @property
-    def flag(self) -> str:
-        """The command-line flag, e.g. ``--n-components`` for ``n_components``."""
-        return "--" + self.name.replace("_", "-")
-
-
-#: What ``describe``, ``draw`` and ``check`` get: the inputs as read, by name, and the parsed flags.
-Data = dict[str, Any]
-
-
 def build_parser(doc: str, inputs: Sequence[Input], options: Sequence[Option] = ()) -> argparse.ArgumentParser:
     """The figure's parser: ``--output``/``--meta``, one flag per input file (checked on parsing), the options."""
     parser = figure_parser(doc.strip().split("\n\n")[0])
@@ -185,4 +138,6 @@ def figure_main(
             if narrow is None and not one_column(narrow_fig):
                 narrow_fig.clear()
                 narrow_fig = None
+            else:
+                raise_small_text(narrow_fig)  # a phone shows it at its natural width: no label under 9 CSS px
     publish(fig, info, args, narrow_fig)

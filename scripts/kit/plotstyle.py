@@ -30,6 +30,11 @@ PAGE_WIDTH_IN = 6.3
 #: at 10 CSS px or more, instead of the desktop figure shrunk to 60 % with labels at 6 px.
 NARROW_WIDTH_IN = 3.75
 
+#: The smallest text of a phone variant, in points: at the variant's natural width (360 CSS px for 3.75 in) a point
+#: is 4/3 CSS px, so 7 pt is 9.3 CSS px, over the 9 CSS px a phone's reader needs (the site tier measures it).
+#: ``kit.figure`` raises any smaller text of a phone drawing to it (``raise_small_text``).
+NARROW_MIN_TEXT_PT = 7.0
+
 #: The width ``new_figure`` uses when it is not given one: the page's, or the phone's while the frame draws a
 #: figure's narrow variant (``layout_width``). A list, so ``layout_width`` can nest.
 _LAYOUT_WIDTHS: list[float] = [PAGE_WIDTH_IN]
@@ -139,6 +144,31 @@ def layout_width(width_in: float) -> Iterator[float]:
         yield float(width_in)
     finally:
         _LAYOUT_WIDTHS.pop()
+
+
+def text_pt(size: float) -> float:
+    """A text size for ``ax.text(..., fontsize=text_pt(6))``: ``size`` on the page, at least ``NARROW_MIN_TEXT_PT``
+    in a phone drawing (so a number written in a small cell stays legible on a phone)."""
+    return max(float(size), NARROW_MIN_TEXT_PT) if is_narrow() else float(size)
+
+
+def raise_small_text(fig: Figure, min_pt: float = NARROW_MIN_TEXT_PT) -> int:
+    """Raise every visible text of ``fig`` smaller than ``min_pt`` (tick labels included) to ``min_pt``; return
+    how many were raised. Constrained layout makes room when the figure is saved."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # creates the tick labels, so their sizes can be read
+    raised = 0
+    for ax in fig.axes:
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            labels = [label for label in axis.get_ticklabels(which="both") if label.get_text()]
+            if any(label.get_fontsize() < min_pt for label in labels):
+                ax.tick_params(axis=name, which="both", labelsize=min_pt)  # ticks made later get it too
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < min_pt:
+            text.set_fontsize(min_pt)
+            raised += 1
+    return raised
 
 
 def panel_grid(panels: int, columns: int | None = None) -> tuple[int, int]:

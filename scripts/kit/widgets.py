@@ -42,8 +42,8 @@ import numpy as np
 from kit.cli import ArgumentParser, PipelineError, input_file
 from kit.config import lookup
 from kit.explainers import SCRIPTS, Step, expand, read_declaration
-from kit.figure import Data, Input, Option, plain
 from kit.io import atomic_open, write_json
+from kit.steps import Data, Input, Option, plain
 
 #: The page's data budget for one explainer's widgets (the issue's 3 MB); a larger export is refused.
 MAX_DATA_BYTES = 3_000_000

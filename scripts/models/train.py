@@ -24,15 +24,16 @@ Why it is written the way it is:
 
 Outputs: ``--weights`` (.npz), ``--history`` (per-epoch JSON), ``--metrics`` (test accuracy, confusion matrix,
 temperature scaling, and the test images' calibration error before and after the validation-fitted temperature)
-and ``--diagnostics`` (.npz of validation and test logits and per-example losses).
+and ``--diagnostics`` (.npz of validation and test logits and per-example losses, and ``val_logits_epochs``:
+the validation logits after every epoch, ``(epochs, n, 10)``).
 
 Every model setting is a required flag without a default: the workflow passes them all from the config, whose
 schema (workflow/schemas/config.schema.yaml) is the one place the defaults live. The example below gives the
 schema's defaults for the CNN (``models.cnn``); ``--train-size`` is left out, as the CNN trains on all images.
 
     PYTHONPATH=scripts python scripts/models/train.py --name cnn --data results/data/fashion-mnist.npy \\
-        --split results/data/split.npz --channels 32 64 --hidden 128 --batch-norm --dropout 0.25 \\
-        --weight-decay 0.0005 --no-augment --epochs 12 --batch-size 128 --learning-rate 0.003 --schedule onecycle \\
+        --split results/data/split.npz --channels 32 64 --hidden 128 --batch-norm --dropout 0.1 \\
+        --weight-decay 0.0005 --no-augment --epochs 6 --batch-size 128 --learning-rate 0.005 --schedule onecycle \\
         --seed 1 --device auto --threads 4 \\
         --checkpoint results/models/cnn/seed-1/checkpoint.npz --weights results/models/cnn/seed-1/weights.npz \\
         --history results/models/cnn/seed-1/history.json --metrics results/models/cnn/seed-1/metrics.json \\
@@ -305,7 +306,7 @@ def text_array(value: Any) -> np.ndarray:
 
 
 #: Arrays of the run state that a checkpoint stores beside the weights (the rest of the state is JSON).
-RUN_ARRAYS: tuple[str, ...] = ("best_val_logits", "last_val_logits")
+RUN_ARRAYS: tuple[str, ...] = ("best_val_logits", "last_val_logits", "epoch_val_logits")
 
 
 def save_checkpoint(path: Path, run_id: str, model: nn.Module, optimizer: torch.optim.Optimizer, run: dict) -> None:
@@ -328,6 +329,9 @@ def load_checkpoint(path: Path, run_id: str, model: nn.Module, optimizer: torch.
         return None
     if meta.get("format") != FORMAT or meta.get("identity") != run_id:
         print(f"ignoring checkpoint {path}: made with other settings, data or threads; starting from epoch 1")
+        return None
+    if any(key not in arrays for key in RUN_ARRAYS):
+        print(f"ignoring checkpoint {path}: it lacks the per-epoch arrays; starting from epoch 1")
         return None
     load_state(arrays, model, optimizer)
     run = {key: value for key, value in meta.items() if key not in ("format", "identity")}
@@ -449,6 +453,8 @@ def fit(
         if run["best_val_loss"] is None or row["val_loss"] < run["best_val_loss"]:
             run.update(best_epoch=epoch, best_val_loss=row["val_loss"], best_val_logits=logits)
         run.update(epoch=epoch, last_val_logits=logits)
+        # Every epoch's validation logits (the overfitting explainer's epoch slider and its per-epoch paired tests).
+        run["epoch_val_logits"] = np.concatenate([run["epoch_val_logits"].reshape(-1, *logits.shape), logits[None]])
         save_checkpoint(checkpoint, run_id, model, optimizer, run)
         seconds = time.perf_counter() - start
         print(
@@ -516,6 +522,7 @@ def evaluate(model: nn.Module, settings: Settings, data: Data, device: torch.dev
         "val_labels": val_labels.astype(np.int64),
         "val_logits_best": best_logits.astype(np.float32),
         "val_logits_last": val_last.astype(np.float32),
+        "val_logits_epochs": run["epoch_val_logits"].astype(np.float32),
         "val_loss_best": calibration.per_example_loss(best_logits, val_labels),
         "val_loss_last": calibration.per_example_loss(val_last, val_labels),
         "best_epoch": np.int64(run["best_epoch"]),

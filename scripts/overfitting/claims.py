@@ -473,12 +473,16 @@ def build_claims(runs: Sequence[dict], t: Thresholds) -> list[dict]:
             f"validation loss {fixed(first['val_loss_min'], 3)} at epoch {best} (lowest) -> "
             f"{fixed(first['val_loss_last'], 3)} at epoch {last}: {signed(first['val_loss_rise_percent'], 1)} %"
         )
+        if first.get("val_loss_rise_p") is not None:
+            measured += f", paired test {p_text(first['val_loss_rise_p'])}"
     claims.append(
         claim_entry(
             "val_loss_rose", "the validation loss going up", "thread", QUOTE_LOSSES,
             f"Supported when, {every}the lowest validation loss comes before the last epoch and the last epoch's "
-            f"loss is at least {t.min_loss_rise_percent:g} % above it.",
-            measured + seed_note(first, n_seeds, holds["val_loss_rose"], f"at least {t.min_loss_rise_percent:g} %"),
+            f"loss is at least {t.min_loss_rise_percent:g} % above it, and a one-sided paired test on the same "
+            f"images' losses calls the rise significant at the {t.significance_level:g} level.",
+            measured + seed_note(first, n_seeds, holds["val_loss_rose"],
+                                 f"a significant rise of at least {t.min_loss_rise_percent:g} %"),
             holds["val_loss_rose"],
             {k: first[k] for k in ("val_loss_min", "val_loss_last", "val_loss_rise", "val_loss_rise_percent")},
         )
@@ -600,7 +604,7 @@ def outcome_facts(result: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
         "weak": (outcome == PUZZLE_FLAT and trains_fell, "every seed: loss up, accuracy not significantly down"),
         "train": (outcome in (PUZZLE, PUZZLE_FLAT), "loss up on every seed, training loss not down on every seed"),
         "overfitting": (outcome == OVERFITTING, "accuracy significantly down on at least one seed with a loss rise"),
-        "no_rise": (outcome == NO_RISE, f"no seed's validation loss ends {thr} above its minimum"),
+        "no_rise": (outcome == NO_RISE, f"no seed's validation loss ends significantly {thr} above its minimum"),
         "mixed": (outcome == MIXED, "the loss rises on some seeds only"),
     }
 
@@ -618,9 +622,10 @@ def outcome_facts(result: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
             "thread's picture",
             "overfitting": f"Validation loss up, validation accuracy down{on_seeds(down, n)}: ordinary "
             "overfitting, not the puzzle",
-            "no_rise": f"No overfitting puzzle in this run: the validation loss ends within {thr} of its minimum",
+            "no_rise": "No overfitting puzzle in this run: the validation loss does not end significantly, by "
+            f"{thr} or more, above its minimum",
             "mixed": f"The overfitting puzzle{on_seeds(counts['loss_rose'], n)} only: on the others the validation "
-            f"loss ends within {thr} of its minimum",
+            f"loss does not end significantly, by {thr} or more, above its minimum",
         }
     )
     name = result["names"]["overfit"]
@@ -637,9 +642,10 @@ def outcome_facts(result: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
             "thread's picture.",
             "overfitting": f"{who} After the lowest validation loss both validation loss and accuracy get worse"
             f"{on_seeds(down, n)}: this run does not show the puzzle.",
-            "no_rise": f"{who} Its validation loss ends within {thr} of its minimum, so this run does not show "
+            "no_rise": f"{who} Its validation loss does not end significantly, by {thr} or more, above its "
+            "minimum, so this run does not show "
             "the puzzle.",
-            "mixed": f"{who} Its validation loss rises at least {thr} after its minimum"
+            "mixed": f"{who} Its validation loss rises significantly, by at least {thr}, after its minimum"
             f"{on_seeds(counts['loss_rose'], n)} only, so this run does not show the puzzle on every seed.",
         }
     )
@@ -660,10 +666,11 @@ def outcome_facts(result: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
             "show the thread's picture.",
             "overfitting": f"In this run {name} does not show the puzzle: its validation "
             f"accuracy falls significantly{on_seeds(down, n)} ({test} at {level}) as its validation loss rises.",
-            "no_rise": f"In this run {name} does not show the puzzle: its validation loss ends "
-            f"within {thr} of its minimum{on_seeds(n, n)}.",
+            "no_rise": f"In this run {name} does not show the puzzle: its validation loss does not "
+            f"end significantly, by {thr} or more, above its minimum{on_seeds(n, n)}.",
             "mixed": f"In this run {name} does not show the puzzle on every seed: its "
-            f"validation loss rises at least {thr} after its minimum{on_seeds(counts['loss_rose'], n)} only.",
+            f"validation loss rises significantly, by at least {thr}, after its minimum"
+            f"{on_seeds(counts['loss_rose'], n)} only.",
         }
     )
     facts["puzzle_verdict"] = pick(
@@ -685,7 +692,8 @@ def outcome_facts(result: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
             "no_rise": "Without a rise of the validation loss there is no disagreement between loss and accuracy "
             "to explain. The sections below still split the loss and measure confidence, but read their numbers "
             "with that in mind; more epochs or fewer training images make a rise more likely.",
-            "mixed": f"The validation loss rises at least {thr}{on_seeds(counts['loss_rose'], n)} only, so the "
+            "mixed": f"The validation loss rises significantly, by at least {thr},"
+            f"{on_seeds(counts['loss_rose'], n)} only, so the "
             f"puzzle does not appear on every seed; the sections below follow seed {first['seed']}, so read them "
             "with that in mind.",
         }
@@ -737,18 +745,29 @@ def puzzle_facts(runs: Sequence[dict], t: Thresholds, n_val: int) -> dict[str, A
     )  # fmt: skip
 
     x = first["val_loss_rise_percent"]
+    lp = first.get("val_loss_rise_p")
+    alpha = f"{t.significance_level:g}"
+    significant = lp is None or lp < t.significance_level
+    lp_text = "p = n/a" if lp is None else p_text(lp)
+    test_words = "" if lp is None else (f" (a one-sided paired test on the same images' losses gives {p_text(lp)})")
     facts["loss_rise"] = choose(
         [
             (best == last, f"lowest validation loss at the last epoch ({best} == {last})",
              f"The validation loss{seed} is lowest at the last epoch, {last} ({fixed(first['val_loss_min'], 3)})."),
-            (x is not None and x >= t.min_loss_rise_percent, f"rise {x} % >= {t.min_loss_rise_percent:g} %",
+            (x is not None and x >= t.min_loss_rise_percent and significant,
+             f"rise {x} % >= {t.min_loss_rise_percent:g} % and paired p {lp} < {alpha}",
              f"The validation loss{seed} is lowest at epoch {best} ({fixed(first['val_loss_min'], 3)}) and then "
-             f"climbs to {fixed(first['val_loss_last'], 3)} at epoch {last}, {fixed(x, 0)} % higher."),
+             f"climbs to {fixed(first['val_loss_last'], 3)} at epoch {last}, {fixed(x, 0)} % higher{test_words}."),
+            (x is not None and x >= t.min_loss_rise_percent, f"rise {x} % but paired p {lp} >= {alpha}",
+             f"The validation loss{seed} is lowest at epoch {best} ({fixed(first['val_loss_min'], 3)}) and ends at "
+             f"{fixed(first['val_loss_last'], 3)} at epoch {last}, {fixed(x, 0)} % higher, but a one-sided paired "
+             f"test on the same images' losses gives {lp_text}: not significant at the {alpha} level, so it "
+             "does not count as a rise here."),
         ],
         f"The validation loss{seed} is lowest at epoch {best} ({fixed(first['val_loss_min'], 3)}) and ends at "
         f"{fixed(first['val_loss_last'], 3)} at epoch {last}, {fixed(x, 1)} % above it: less than the "
         f"{t.min_loss_rise_percent:g} % that counts as a rise here.",
-        values={"best": best, "last": last, "rise_percent": x},
+        values={"best": best, "last": last, "rise_percent": x, "rise_p": lp},
     )  # fmt: skip
     if n > 1:
         facts["loss_rise_seeds"] = state(
@@ -1167,6 +1186,40 @@ def practice_facts(first: Mapping[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+def answer_facts(first: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """The exercises' answers, computed from the first seed's numbers (the questions quote the same numbers)."""
+    seed = of_seed(n, first["seed"])
+    best, last, n_val = first["best_epoch"], first["last_epoch"], first["n_validation"]
+    b, c = first["n_fixed"], first["n_broken"]
+    facts: dict[str, Any] = {}
+    facts["answer_flips"] = state(
+        f"The accuracy changes by (b − c) / N = ({num(b)} − {num(c)}) / {num(n_val)} = "
+        f"{signed(100 * (b - c) / n_val)} points, the change from epoch {best} to epoch {last}{seed}. Only the "
+        f"{num(b + c)} images that flip carry information: the {num(n_val - b - c)} that do not flip are right or "
+        "wrong at both epochs and add nothing to the difference.",
+        b=b, c=c,
+    )  # fmt: skip
+    loss = first["val_loss_wrong_mean_last"]
+    if loss is None:
+        facts["answer_probability"] = state(f"No image is wrong at epoch {last}{seed}, so there is no mean to convert.")
+    else:
+        facts["answer_probability"] = state(
+            f"A loss of L nats means the true class got probability e^(−L): e^(−{fixed(loss, 2)}) = "
+            f"{pct(math.exp(-loss), 2)}. (A mean of losses corresponds to the geometric mean of the probabilities.) "
+            f"A right image given 99 % costs −ln 0.99 = {fixed(-math.log(0.99), 4)} nats, so one such wrong "
+            f"image outweighs {num(loss / -math.log(0.99))} of them.",
+            loss=loss,
+        )  # fmt: skip
+    t_last, scaled, plain = first["temperature_last"], first["val_loss_scaled_last"], first["val_loss_last"]
+    facts["answer_temperature"] = state(
+        f"Dividing every logit of an image by the same T > 0 keeps their order, so the top class, and with it every "
+        f"prediction and the accuracy, stays the same. At epoch {last}{seed} the fitted T = {fixed(t_last, 2)} "
+        f"lowers the validation loss from {fixed(plain, 3)} to {fixed(scaled, 3)} nats.",
+        temperature=t_last,
+    )  # fmt: skip
+    return facts
+
+
 def check_claims(
     seeds: Sequence[tuple[dict, dict, dict]],
     cnn: tuple[dict, dict] | None,
@@ -1213,6 +1266,7 @@ def check_claims(
     facts.update(confidence_facts(first, len(runs)))
     facts.update(temperature_facts(runs, thresholds, [r["holds"]["temperature_removes_rise"] for r in runs]))
     facts.update(practice_facts(first, len(runs)))
+    facts.update(answer_facts(first, len(runs)))
     if cnn is not None:
         cnn_history, cnn_metrics = cnn
         overfit = {"settings": history0["settings"], "n_train": history0["n_train"]}

@@ -10,11 +10,12 @@ information. ``b`` images are wrong at ``e*`` and right at ``E``, ``c`` the reve
 and Laake 2013). Computed with whole numbers, so it is exact for any ``n``.
 
 A run's outcome combines the loss and the test: the loss *rose* when the last epoch's loss is at least
-``min_loss_rise_percent`` above the minimum; accuracy went *up* when the test is significant at
-``significance_level``, ``b > c`` and the change is at least ``min_accuracy_rise_points``; *down* when it is
-significant with ``c > b``; otherwise accuracy is *flat* (no significant change) or went up *by less than the
-threshold* (significant, but small). The claims check, the seed spread and the learning-curve figure all call
-these functions, so the page, its figures and its claims table classify every run the same way.
+``min_loss_rise_percent`` above the minimum and a one-sided paired test on the same images' losses
+(``paired_rise_p``) calls the rise significant at ``significance_level``; accuracy went *up* when the McNemar
+test is significant at ``significance_level``, ``b > c`` and the change is at least ``min_accuracy_rise_points``;
+*down* when it is significant with ``c > b``; otherwise accuracy is *flat* (no significant change) or went up
+*by less than the threshold* (significant, but small). The claims check, the seed spread and the learning-curve
+figure all call these functions, so the page, its figures and its claims table classify every run the same way.
 
 Numpy only (no torch, no matplotlib).
 """
@@ -93,6 +94,24 @@ def mcnemar_exact(b: int, c: int) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
     return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
+
+
+def paired_rise_p(before: np.ndarray, after: np.ndarray) -> float | None:
+    """One-sided p-value that the mean of ``after - before`` (the same images' losses at two epochs) is above 0:
+    a paired t-test in its normal approximation, ``P(Z >= mean / (sd / sqrt(n)))``.
+
+    Why this test: the mean loss is what rises, and with thousands of images the mean of the differences is close
+    to normal even though single images' changes are heavy-tailed. None when it cannot be computed (fewer than
+    two images, or every difference equal).
+    """
+    d = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
+    if d.size < 2:
+        return None
+    sd = float(d.std(ddof=1))
+    if not sd > 0:
+        return None
+    z = float(d.mean()) / (sd / math.sqrt(d.size))
+    return 0.5 * math.erfc(z / math.sqrt(2))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -185,6 +204,7 @@ def compare_epochs(history: Mapping[str, Any], diagnostics: Mapping[str, Any]) -
     loss_best_each = per_example_loss(diagnostics["val_logits_best"], labels)
     loss_last_each = per_example_loss(diagnostics["val_logits_last"], labels)
     moves = transitions(loss_best_each, right_best, loss_last_each, right_last)
+    loss_p = paired_rise_p(loss_best_each, loss_last_each)
     b, c = moves["n_fixed"], moves["n_broken"]
     n = len(labels)
     accuracy = h["val_accuracy"]
@@ -198,6 +218,7 @@ def compare_epochs(history: Mapping[str, Any], diagnostics: Mapping[str, Any]) -
         "val_loss_last": round_significant(loss_last),
         "val_loss_rise": round_significant(rise),
         "val_loss_rise_percent": round_significant(100 * rise / loss_min) if loss_min > 0 else None,
+        "val_loss_rise_p": None if loss_p is None else round_significant(loss_p),
         "val_accuracy_at_best": round_significant(at("val_accuracy", best)),
         "val_accuracy_last": round_significant(at("val_accuracy", last)),
         "val_accuracy_change_points": round_significant(100 * (b - c) / n),
@@ -222,9 +243,13 @@ def compare_epochs(history: Mapping[str, Any], diagnostics: Mapping[str, Any]) -
 
 
 def loss_rose(comparison: Mapping[str, Any], rules: Rules) -> bool:
-    """Whether the validation loss ends at least ``min_loss_rise_percent`` above its minimum, after it."""
+    """Whether the validation loss ends at least ``min_loss_rise_percent`` above its minimum, after it, and the
+    paired test on the per-image losses (``val_loss_rise_p``, where the comparison has it) calls the rise
+    significant at ``significance_level``."""
     x = comparison["val_loss_rise_percent"]
-    return comparison["best_epoch"] < comparison["last_epoch"] and x is not None and x >= rules.min_loss_rise_percent
+    p = comparison.get("val_loss_rise_p")
+    large = comparison["best_epoch"] < comparison["last_epoch"] and x is not None and x >= rules.min_loss_rise_percent
+    return large and (p is None or p < rules.significance_level)
 
 
 def accuracy_status(comparison: Mapping[str, Any], rules: Rules) -> str:

@@ -41,10 +41,10 @@ from pca.pcaio import (
     INK_LEVEL,
     TOPS,
     check_same_pixels,
+    enough_count,
     load_pca,
     outlines,
     read_classification,
-    smallest_within,
     training_rmse,
 )
 
@@ -445,7 +445,8 @@ def classifier_facts(classification: dict, within_pp: float) -> dict[str, dict]:
     kept = dict(zip(counts, classification["variance_kept"], strict=True))
     best = max(correct)
     k_best = counts[correct.index(best)]
-    k_enough = smallest_within(counts, correct, n_test, within_pp)
+    available = classification["n_components_available"]
+    k_enough = enough_count(counts, correct, n_test, within_pp, available)
     points = f"{within_pp:g} percentage point{'' if within_pp == 1 else 's'}"
     guess = f"{pct(majority)} for always guessing the most common class"
     best_text = (
@@ -460,13 +461,22 @@ def classifier_facts(classification: dict, within_pp: float) -> dict[str, dict]:
                     "one count measured",
                     f"A linear classifier (LDA) on the first {plural(k_best, 'score')} labels "
                     f"{pct(accuracy[k_best])} of the {num(n_test)} test images correctly (against {guess}); no other "
-                    "count was measured.",
+                    "count was measured, so this run does not say how many components are enough.",
                 ),
                 (
-                    k_enough < k_best,
+                    k_enough is None,
+                    f"largest count measured {counts[-1]} < all {available} components",
+                    f"{best_text}; the counts measured stop at k = {counts[-1]}, short of all {num(available)} "
+                    "components, so this run does not say how many are enough: larger counts might still do better.",
+                ),
+                (
+                    k_enough is not None and k_enough < k_best,
                     f"k = {k_enough} within {within_pp:g} pp of the best, k = {k_best}",
-                    f"{best_text}; k = {k_enough}, keeping {pct(kept[k_enough])} of the variance, is the smallest "
-                    f"count measured that comes within {points} of that ({pct(accuracy[k_enough])}).",
+                    f"{best_text}; k = {k_enough}, keeping {pct(kept.get(k_enough, 0.0))} of the variance, is the "
+                    f"smallest count measured that comes within {points} of that "
+                    f"({pct(accuracy.get(k_enough, 0.0))}), so {plural(k_enough or 0, 'component')} "
+                    f"{'is' if k_enough == 1 else 'are'} enough for "
+                    "telling garments apart, to within that margin.",
                 ),
                 (
                     k_best == counts[0],
@@ -474,13 +484,14 @@ def classifier_facts(classification: dict, within_pp: float) -> dict[str, dict]:
                     f"{best_text}: the smallest count measured already gives the best accuracy.",
                 ),
             ],
-            f"{best_text}; none of the smaller counts measured comes within {points} of that.",
+            f"{best_text}; none of the smaller counts measured comes within {points} of that, so "
+            f"{plural(k_best, 'component')} are the fewest measured that are enough.",
             values={"k_best": k_best, "k_enough": k_enough, "within_pp": within_pp, "best": accuracy[k_best]},
         )
     }
     thresholds = classification.get("threshold_counts", {})
     k90, k95 = thresholds.get("0.9"), thresholds.get("0.95")
-    if k90 in accuracy and k95 in accuracy and len(counts) > 1:
+    if k90 in accuracy and k95 in accuracy and len(counts) > 1 and k_enough is not None:
         allowed = within_pp / 100.0 * n_test + 1e-9
         within90 = best - correct[counts.index(k90)] <= allowed
         within95 = best - correct[counts.index(k95)] <= allowed
@@ -560,6 +571,93 @@ def redraw_fact(explained_variance: np.ndarray, n_samples: int, thresholds: dict
     )
 
 
+def lesson_facts(
+    metrics: dict,
+    ratios: np.ndarray,
+    explained_variance: np.ndarray,
+    projections: Sequence[dict],
+    classification: dict,
+    within_pp: float,
+    facts: dict[str, dict],
+) -> dict[str, dict]:
+    """The key takeaways (``key_*``) and the exercises' numeric answers (``answer_*``), from the numbers above."""
+    n = ratios.size
+    cumulative = np.cumsum(ratios)
+    thread = min(THREAD_COMPONENTS, n)
+    t_last, k_last = max((float(t), int(k)) for t, k in metrics["thresholds"].items())
+    lesson: dict[str, dict] = {}
+    lesson["key_variance"] = state(
+        f"The thread's {plural(thread, 'component')} carry {pct(float(cumulative[thread - 1]))} of the pixel variance "
+        f"of the {num(metrics['n_samples'])} training images; {share_label(t_last)} takes {num(k_last)} of all "
+        f"{num(n)} components.",
+        components=thread,
+        cumulative=float(cumulative[thread - 1]),
+        k_last=k_last,
+    )
+    high, low = ends(projections, "projection")
+    lesson["key_component"] = compare(
+        tops_against_footwear(high, low),
+        "==",
+        True,
+        f"Component 1, the direction along which the images vary most, puts {' and '.join(high)} ({group(high)}) at "
+        f"one end and {' and '.join(low)} ({group(low)}) at the other, although PCA never sees a label.",
+        f"Component 1, the direction along which the images vary most, puts {' and '.join(high)} at one end and "
+        f"{' and '.join(low)} at the other: in this run it does not separate tops from footwear.",
+        what="one end of component 1 all tops and the other all footwear",
+    )
+    enough = facts["classifier_enough"]["values"]
+    counts, correct, n_test = classification["counts"], classification["correct"], classification["n_test"]
+    accuracy = {k: c / n_test for k, c in zip(counts, correct, strict=True)}
+    kept = dict(zip(counts, classification["variance_kept"], strict=True))
+    k_enough, k_best = enough["k_enough"], enough["k_best"]
+    points = f"{within_pp:g} percentage point{'' if within_pp == 1 else 's'}"
+    if k_enough is None:
+        enough_text = (
+            f"This run does not measure how many components a classifier needs: the counts tried stop at "
+            f"k = {counts[-1]}, short of all {num(n)}."
+        )
+        answer_text = (
+            f"This run cannot tell: the counts measured stop at k = {counts[-1]}, short of all {num(n)} components, "
+            f"so larger counts might still do better. The best measured accuracy is {pct(accuracy[k_best])}, at "
+            f"k = {k_best}."
+        )
+    else:
+        enough_text = (
+            f"For telling garments apart, {plural(k_enough, 'component')} ({pct(kept[k_enough])} of the variance) "
+            f"bring a linear classifier within {points} of its best measured test accuracy, {pct(accuracy[k_best])}."
+        )
+        answer_text = (
+            f"{plural(k_enough, 'component')}: they give {pct(accuracy[k_enough])} of the test images correct, "
+            f"against the best measured {pct(accuracy[k_best])} at k = {k_best}, and keep {pct(kept[k_enough])} of "
+            "the variance."
+        )
+    lesson["key_enough"] = state(enough_text, k_enough=k_enough, k_best=k_best)
+    redraw = facts["redraw"]["values"]
+    lesson["key_redraw"] = state(
+        f"Redrawing the training images to a typical pixel error of at most {CLOSE_RMSE:g} takes "
+        f"{plural(redraw['k_close'], 'component')}.",
+        k_close=redraw["k_close"],
+    )
+    lesson["answer_enough"] = state(answer_text, k_enough=k_enough, k_best=k_best)
+    lesson["answer_storage"] = state(
+        f"{num(k_last)} numbers per image, the scores on the first {plural(k_last, 'component')}, instead of "
+        f"{num(n)} pixel values: {fixed(n / k_last, 1)} times shorter. The mean image and the {num(k_last)} "
+        "components are stored once for all images.",
+        k_last=k_last,
+        share=t_last,
+    )
+    variance = np.asarray(explained_variance, dtype=np.float64)
+    sd = math.sqrt(max(float(variance[0]), 0.0))
+    lesson["answer_spread"] = state(
+        f"{fixed(sd, 2)}, the square root of the variance of the scores on component 1, "
+        f"{fixed(float(variance[0]), 2)} (in squared pixel values, pixels running from 0 to 1); that variance is "
+        f"{pct(float(ratios[0]))} of the images' total variance, {fixed(float(variance.sum()), 2)}.",
+        sd=sd,
+        variance=float(variance[0]),
+    )
+    return lesson
+
+
 def page_facts(
     metrics: dict,
     ratios: np.ndarray,
@@ -578,6 +676,7 @@ def page_facts(
     facts.update(class_facts(projections, shoe, correlations))
     facts.update(classifier_facts(classification, within_pp))
     facts["redraw"] = redraw_fact(explained_variance, metrics["n_samples"], thresholds)
+    facts.update(lesson_facts(metrics, ratios, explained_variance, projections, classification, within_pp, facts))
     supported, total = summary["supported"], summary["total"]
     facts["claims_summary"] = choose(
         [
@@ -589,12 +688,18 @@ def page_facts(
     )
     t_last, k_last = max((float(t), int(k)) for t, k in thresholds.items())
     k_enough = facts["classifier_enough"]["values"]["k_enough"]
+    points = f"{within_pp:g} percentage point{'' if within_pp == 1 else 's'}"
+    classifier = (
+        f"a linear classifier on the first {plural(k_enough, 'score')} comes within {points} of its best measured "
+        "test accuracy"
+        if k_enough is not None
+        else "a linear classifier's test accuracy is measured on the first k scores for k = "
+        + ", ".join(str(k) for k in classification["counts"])
+    )
     facts["description"] = state(
         f"Principal component analysis of {num(metrics['n_samples'])} Fashion-MNIST training images: the thread's "
         f"{THREAD_COMPONENTS} components explain {pct(float(np.sum(ratios[:THREAD_COMPONENTS])))} of the pixel "
-        f"variance, {num(k_last)} explain {share_label(t_last)}, and a linear classifier on the first "
-        f"{plural(k_enough, 'score')} comes within {within_pp:g} percentage point{'' if within_pp == 1 else 's'} of "
-        "its best measured test accuracy."
+        f"variance, {num(k_last)} explain {share_label(t_last)}, and {classifier}."
     )
     return facts
 

@@ -103,6 +103,22 @@ def smallest_within(counts: Sequence[int], correct: Sequence[int], n_test: int, 
     return min(k for k, c in zip(counts, correct, strict=True) if best - c <= allowed + 1e-9)
 
 
+def enough_count(
+    counts: Sequence[int], correct: Sequence[int], n_test: int, within_pp: float, available: int
+) -> int | None:
+    """How many components are enough for the classifier: ``smallest_within`` of the counts measured, but only when
+    they include all ``available`` components; otherwise None.
+
+    Why: "enough" means that the counts measured above it gain at most ``within_pp`` over it. Counts that stop short
+    of all components (say 1 and 2) leave the larger ones unmeasured, where the accuracy may still rise, so nothing
+    counts as enough then; with all components measured (the LDA on all scores is the LDA on the raw pixels) the
+    measured curve runs to its end.
+    """
+    if max(counts) < available:
+        return None
+    return smallest_within(counts, correct, n_test, within_pp)
+
+
 def training_rmse(explained_variance: np.ndarray, n_samples: int) -> np.ndarray:
     """Typical pixel error (root mean squared error) of redrawing the training images from k components, k = 0..d.
 
@@ -149,7 +165,7 @@ def read_ratios(path: str | os.PathLike[str]) -> np.ndarray:
 def read_classification(path: str | os.PathLike[str], available: int | None = None) -> dict:
     """Read ``classification.json`` (pca/classify.py) and check what the facts and the accuracy figure use."""
     data = read_json(path)
-    keys = ("counts", "correct", "variance_kept", "n_train", "n_test", "majority_share")
+    keys = ("counts", "correct", "variance_kept", "n_train", "n_test", "majority_share", "n_components_available")
     if not isinstance(data, dict) or any(key not in data for key in keys):
         raise PipelineError(f"{path}: lacks one of {', '.join(keys)}; rerun the pca_classify step")
     counts, correct = data["counts"], data["correct"]

@@ -268,7 +268,10 @@ def load_widgets(path: str | Path | None, output: str | Path) -> dict[str, Any] 
     data = pair_file("--widgets", "data", path)
     if data.suffix != ".js":
         raise PipelineError(f"--widgets {path}: expected the .js data file that kit.widgets writes")
-    return {"src": relative_url(data, Path(output).parent), "explainer": data.name.removesuffix(".js")}
+    # The widgets' names (the data object's keys), for pages that place every hook (widgets/preview.html.j2).
+    found = re.search(r"\] = (\{.*\});\s*\Z", data.read_text(encoding="utf-8"), re.DOTALL)
+    names = sorted(json.loads(found.group(1))) if found else []
+    return {"src": relative_url(data, Path(output).parent), "explainer": data.name.removesuffix(".js"), "names": names}
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -88,6 +88,11 @@ async function measure(page) {
       shown_px: Math.round(img.getBoundingClientRect().width * 10) / 10,
       natural_px: img.naturalWidth,
       filter: getComputedStyle(img).filter,
+      // Shown whole only by scrolling its own box sideways (a figure without a narrow variant, on a phone).
+      scrolls: (() => {
+        const box = img.closest(".figure-scroll, .scroll-x");
+        return box !== null && box.scrollWidth > box.clientWidth + 1;
+      })(),
     }));
     const boxes = [...document.querySelectorAll(".table-wrap, .figure-scroll, .scroll-x")].map((box) => ({
       kind: box.className,
@@ -180,8 +185,11 @@ async function checkPage(browser, args, axeSource, file, width, scheme, report) 
   });
   page.on("pageerror", (err) => problems.push(`script error: ${err.message}`));
   page.on("console", (msg) => msg.type() === "error" && problems.push(`console error: ${msg.text()}`));
+  // A load the page cancels itself (net::ERR_ABORTED: a <picture> whose source changed, a navigation) is not a
+  // failure; a file that is missing or unreadable is (and a broken image is also caught after the load).
   page.on("requestfailed", (req) => {
-    if (!outside.includes(req.url())) problems.push(`failed to load ${req.url()}`);
+    const why = (req.failure() && req.failure().errorText) || "unknown error";
+    if (!outside.includes(req.url()) && !why.includes("ERR_ABORTED")) problems.push(`failed to load ${req.url()} (${why})`);
   });
   await page.goto(url, { waitUntil: "load" });
   // Lazy images (the index's thumbnails) load now, so none is measured before it has arrived.

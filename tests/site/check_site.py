@@ -14,7 +14,8 @@ explainer's widgets (``templates/widgets/preview.html.j2``, rendered into ``resu
    and its labels at 9 CSS px or more (the type sizes read from the SVG the browser picked); every box that
    scrolls sideways says so;
 4. each widget shows, for each check in ``results/widgets/<explainer>.checks.json``, exactly the text the
-   pipeline computed (some checks moved with the keyboard);
+   pipeline computed (some checks moved with the keyboard); every widget a page shows has checks, a keyboard
+   one among them (generic: a new widget is driven from its checks file, no edit here);
 5. each page's weight: at most 150 KB of script (gzip) and 3 MB of widget data;
 6. a full-page screenshot of every page at both widths in both schemes, into ``results/screenshots/``
    (``<page>-<width>.png``, ``<page>-<width>-dark.png``; look at them).
@@ -23,8 +24,10 @@ Usage (``make test-site`` installs the tools into .tools/ and runs this through 
 
     python tests/site/check_site.py --results results --tools .tools --screenshots results/screenshots
 
-Prints one line per problem and each page's weight, and exits 1 when there is any problem; writes the full report
-as JSON beside the screenshots.
+Prints one line per problem and each page's weight (and, as a note, the figures a phone shows by scrolling their
+own box sideways, which have no narrow variant), and exits 1 when there is any problem; writes the full report as
+JSON beside the screenshots. ``make test-site SITE_DIR=<folder>`` checks the site built in another folder (the
+pytest wrapper reads ``SITE_RESULTS``).
 """
 
 from __future__ import annotations
@@ -317,9 +320,44 @@ def figure_problems(where: str, entry: dict, text_sizes: dict[Path, tuple[float 
     return problems
 
 
-def problems_of(vnu_errors: dict[str, list[str]], browser: dict, weights: Sequence[dict] = ()) -> list[str]:
+def coverage_problems(browser: dict, checks: dict[Path, Path]) -> list[str]:
+    """Each widget a page shows must be checked against the pipeline's numbers, at least once with the keyboard:
+    a hook on a page whose checks file has no check of it (or no keyboard check) is a problem."""
+    problems = []
+    seen: set[str] = set()
+    for entry in browser["pages"]:
+        page = Path(entry["page"])
+        if entry["page"] in seen:
+            continue
+        seen.add(entry["page"])
+        file = checks.get(page) or next((f for p, f in checks.items() if p.resolve() == page.resolve()), None)
+        hooks = [hook["name"] for hook in entry.get("widget_hooks", [])]
+        if not hooks:
+            continue
+        if file is None:
+            problems.append(f"{page}: widgets {', '.join(hooks)} have no checks file (results/widgets/*.checks.json)")
+            continue
+        listed = json.loads(Path(file).read_text(encoding="utf-8")).get("checks", [])
+        checked = {item["widget"] for item in listed}
+        keyed = {item["widget"] for item in listed if item.get("keys")}
+        for name in hooks:
+            if name not in checked:
+                problems.append(f"{page}: widget {name} has no check in {file}; add checks (kit.widgets.check)")
+            elif name not in keyed:
+                problems.append(f"{page}: widget {name} has no keyboard check in {file} (check(..., keys=True))")
+    return problems
+
+
+def problems_of(
+    vnu_errors: dict[str, list[str]],
+    browser: dict,
+    weights: Sequence[dict] = (),
+    checks: dict[Path, Path] | None = None,
+) -> list[str]:
     """Every finding as one line a person can act on."""
     problems = [f"{page}: vnu: {error}" for page, errors in vnu_errors.items() for error in errors]
+    if checks is not None:  # the widget checks files found for the pages (check_site gives them)
+        problems += coverage_problems(browser, checks)
     text_sizes: dict[Path, tuple[float | None, float | None]] = {}
     for weight in weights:
         if weight["script_gzip_bytes"] > SCRIPT_BUDGET_GZIP:
@@ -400,7 +438,18 @@ def check_site(
         "axe_version": browser["axe_version"],
         "axe_tags": browser["tags"],
         "browser": browser["pages"],
-        "problems": problems_of(vnu_errors, browser, weights),
+        "problems": problems_of(vnu_errors, browser, weights, checks),
+        # Figures a phone shows whole only by scrolling their own box sideways (no narrow variant): legible, and
+        # the page does not scroll, but a narrow drawing (kit.figure, narrow=True) would serve the reader better.
+        "phone_scroll_figures": sorted(
+            {
+                f"{Path(entry['page']).name}: {figure['figure']}"
+                for entry in browser["pages"]
+                if entry["width"] == PHONE_WIDTH
+                for figure in entry["figures"]
+                if figure.get("scrolls")
+            }
+        ),
         "seconds": {"vnu": round(vnu_seconds, 1), "browser": round(browser_seconds, 1)},
     }
     (screenshots / "site-report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -428,6 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{weight['page']}: script {weight['script_bytes']:,} bytes ({weight['script_gzip_bytes']:,} gzip), "
             f"widget data {weight['data_bytes']:,} bytes ({weight['data_gzip_bytes']:,} gzip)"
         )
+    if report["phone_scroll_figures"]:
+        print(f"note: on a phone these figures scroll sideways in their own box: {report['phone_scroll_figures']}")
     seconds = report["seconds"]
     print(
         f"{len(report['pages'])} pages, widths {report['widths']}: {len(report['problems'])} problems "

@@ -50,7 +50,8 @@ rule train:
     # 4 threads: with the default --cores 4 a training job runs alone, so the two trainings never compete for
     # the CPU (train.py uses no more threads than the machine has cores).
     threads: 4
-    # Measured on the full data: peak 1.1 GB (CNN), about 150 s of training on 2 cores.
+    # Measured on the full data: peak 1.1 GB (CNN). Its 6 epochs are half the images of the earlier 12-epoch recipe
+    # (150 to 224 s of training on 2 cores); on the shared machine under heavy load they took 1,757 s.
     resources:
         mem_mb=2000,
         runtime=15,

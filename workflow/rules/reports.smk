@@ -152,11 +152,12 @@ rule booklet:
         " --html-output {output.html:q} --output {output.pdf:q} > {log:q} 2>&1"
 
 
+# The index shows each explainer's facts, key figure and links; it reads none of the pages. So its inputs are what it
+# shows, not the pages' HTML or PDF: editing one page's template reruns that page and the booklet, not the index.
+# The pages it links to exist because `all` asks for them.
 rule index:
     input:
         **script("publish/render_html.py"),
-        reports=expand("results/reports/{explainer}.{ext}", explainer=EXPLAINERS, ext=["html", "pdf"]),
-        booklet="results/reports/booklet.pdf",
         claims=[claims_file(name) for name in EXPLAINERS],
         figures=list(index_figures().values()),
         sidecars=[path.removesuffix(".svg") + ".json" for path in index_figures().values()],

@@ -28,6 +28,7 @@ from backprop.bpio import (
     PERSON_INDEX,
     TIMES,
     check_window,
+    effective_window,
     factor,
     moving_average,
     read_history,
@@ -187,8 +188,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         ],
         options=[Option("window", int, "steps in the trailing mean (the workflow gives 25)")],
         check=lambda d, a: check_window(a.window),
-        describe=lambda d, a: describe(d["history"], d["metrics"], a.window),
-        draw=lambda d, info, a: plot_flow(d["history"], flow_numbers(d["history"]), a.window, info["title"]),
+        describe=lambda d, a: describe(d["history"], d["metrics"], effective_window(a.window, d["history"])),
+        draw=lambda d, info, a: plot_flow(
+            d["history"], flow_numbers(d["history"]), effective_window(a.window, d["history"]), info["title"]
+        ),
     )
 
 

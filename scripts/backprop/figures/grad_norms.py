@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from backprop.bpio import LAYERS, PEOPLE, PERSON_INDEX, check_window, moving_average, read_history
+from backprop.bpio import (
+    LAYERS,
+    PEOPLE,
+    PERSON_INDEX,
+    check_window,
+    effective_window,
+    moving_average,
+    read_history,
+)
 from kit.cli import run_cli
 from kit.figure import Input, Option, figure_main
 from kit.io import round_significant
@@ -101,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         inputs=[Input("history", "history.npz written by backprop/network.py", read_history)],
         options=[Option("window", int, "steps in the trailing mean (the workflow gives 25)")],
         check=lambda d, a: check_window(a.window),
-        describe=lambda d, a: describe(d["history"], a.window),
-        draw=lambda d, info, a: plot_grad_norms(d["history"], a.window, info["title"]),
+        describe=lambda d, a: describe(d["history"], effective_window(a.window, d["history"])),
+        draw=lambda d, info, a: plot_grad_norms(d["history"], effective_window(a.window, d["history"]), info["title"]),
     )
 
 

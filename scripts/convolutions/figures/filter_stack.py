@@ -68,8 +68,9 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
     out = times(row["output_extent"])
     noun = "filter" if k == 1 else "filters"
     title = (
-        f"One input, {k} {noun}, {k} map{'s' if k != 1 else ''}: conv2d stacks them into one {out} output, "
-        "a channel per filter"
+        f"One input, {k} {noun}, {k} maps: conv2d stacks them into one {out} output, a channel per filter"
+        if k != 1
+        else f"One input, 1 {noun}, 1 map: conv2d returns it as a {out} output of one channel"
     )
     ranges = "; ".join(
         f"filter {n}: weights {a['stack_filters'][i].min():.2f} to {a['stack_filters'][i].max():.2f}, map "

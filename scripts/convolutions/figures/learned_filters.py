@@ -80,9 +80,11 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
     strength = np.abs(maps).reshape(n, -1).mean(axis=1)
     top = [int(i) + 1 for i in np.argsort(-strength, kind="stable")[:3]]
     drawn = ", ".join(f"{i} ({labels[i - 1]})" for i in shown)
+    which = f"All {n} of the trained CNN's" if len(shown) == n else f"{len(shown)} of the trained CNN's {n}"
+    edges = "is an edge filter" if counts["edge"] == 1 else "are edge filters"
     title = (
-        f"{len(shown)} of the trained CNN's {n} first-layer {k} × {k} filters beside their {times(maps.shape[1:])} "
-        f"maps of the test {image['class'].lower()}; of all {n}, {counts['edge']} are edge filters"
+        f"{which} first-layer {k} × {k} filters beside their {times(maps.shape[1:])} "
+        f"maps of the test {image['class'].lower()}; of all {n}, {counts['edge']} {edges}"
     )
     chosen = np.array([i - 1 for i in shown])
     alt = (

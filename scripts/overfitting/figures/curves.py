@@ -116,11 +116,12 @@ def notice(
             (outcome == OVERFITTING, "accuracy significantly down on some seed",
              f"Notice that the validation accuracy too is lower at the end{on_seeds(counts['accuracy_down'], n)}: "
              f"it changes by {change_text} from the marked epoch."),
-            (outcome == NO_RISE, f"no seed's loss ends {thr} above its minimum",
-             f"Notice that the validation loss ends within {thr} of its minimum{on_seeds(n, n)}."),
+            (outcome == NO_RISE, f"no seed's loss ends significantly {thr} above its minimum",
+             f"Notice that the validation loss does not end significantly, by {thr} or more, above its minimum"
+             f"{on_seeds(n, n)}."),
         ],
-        f"Notice that the validation loss ends at least {thr} above its minimum{on_seeds(counts['loss_rose'], n)} "
-        "only.",
+        f"Notice that the validation loss ends significantly, by at least {thr}, above its minimum"
+        f"{on_seeds(counts['loss_rose'], n)} only.",
         values={"outcome": outcome, **counts},
     )  # fmt: skip
 

@@ -3,7 +3,8 @@
 Reads ``classification.json`` (pca/classify.py): the test accuracy of a linear classifier (LDA) fitted on the
 first k PCA scores of the training images, for each k measured, and the share of the variance those k components
 keep. Both are drawn against k on a logarithmic axis, with the band within ``--within-pp`` percentage points of
-the best accuracy, the smallest k inside it marked, and the share of the most common test class (what always
+the best accuracy, the smallest k inside it marked (only when the counts include all components:
+see ``pcaio.enough_count``), and the share of the most common test class (what always
 guessing it would score) as a dashed line.
 
     PYTHONPATH=scripts python scripts/pca/figures/accuracy.py --classification results/pca/classification.json \\
@@ -27,15 +28,17 @@ from kit.facts import choose
 from kit.figure import Data, Input, Option, figure_main
 from kit.formats import pct
 from kit.plotstyle import PALETTE, as_list, new_figure, percent, set_title
-from pca.pcaio import read_classification, smallest_within
+from pca.pcaio import enough_count, read_classification
 
 
 def summary(data: dict[str, Any], within_pp: float) -> dict[str, Any]:
-    """The numbers the chart marks: accuracies, the best count and the smallest count within ``within_pp``."""
+    """The numbers the chart marks: accuracies, the best count and the smallest count within ``within_pp`` (None when
+    the counts stop short of all components: see ``pcaio.enough_count``)."""
     counts, correct, n_test = data["counts"], data["correct"], data["n_test"]
     accuracy = np.asarray(correct, dtype=float) / n_test
     best = int(np.argmax(accuracy))
-    enough = counts.index(smallest_within(counts, correct, n_test, within_pp))
+    k_enough = enough_count(counts, correct, n_test, within_pp, data["n_components_available"])
+    enough = None if k_enough is None else counts.index(k_enough)
     return {"counts": counts, "accuracy": accuracy, "best": best, "enough": enough}
 
 
@@ -44,20 +47,25 @@ def describe(data: dict[str, Any], within_pp: float) -> dict[str, Any]:
     s = summary(data, within_pp)
     counts, accuracy, best, enough = s["counts"], s["accuracy"], s["best"], s["enough"]
     kept = data["variance_kept"]
+    available = data["n_components_available"]
     points = f"{within_pp:g} point{'' if within_pp == 1 else 's'}"
-    if len(counts) > 1 and enough < best:
+    if enough is not None and enough < best:
         title = f"A linear classifier comes within {points} of its best test accuracy with {counts[enough]} components"
     else:
         title = "Test accuracy of a linear classifier on the first k component scores"
     listed = ", ".join(f"{percent(a)} with k = {k}" for k, a in zip(counts, accuracy, strict=True))
+    band = (
+        f"a band marks the accuracies within {points} of it, first reached at k = {counts[enough]}"
+        if enough is not None
+        else f"the counts stop short of all {available} components, so no count is marked as enough"
+    )
     alt = (
         f"Line chart against the number of components k (logarithmic axis, k = {', '.join(map(str, counts))}): the "
         f"test accuracy of a linear classifier (LDA) fitted on the first k scores of the "
         f"{data['n_train']:,} training images and scored on {data['n_test']:,} test images, {listed}; and the share "
         f"of the variance the same k components keep, from {percent(kept[0])} to {percent(kept[-1])}. The best "
-        f"accuracy, {percent(accuracy[best])}, is at k = {counts[best]}; a band marks the accuracies within {points} "
-        f"of it, first reached at k = {counts[enough]}. A dashed line at {percent(data['majority_share'])} marks "
-        "always guessing the most common class."
+        f"accuracy, {percent(accuracy[best])}, is at k = {counts[best]}; {band}. A dashed line at "
+        f"{percent(data['majority_share'])} marks always guessing the most common class."
     )
     notice = choose(
         [
@@ -66,11 +74,17 @@ def describe(data: dict[str, Any], within_pp: float) -> dict[str, Any]:
                 "one count measured",
                 f"Only k = {counts[0]} was measured: {pct(accuracy[0])} correct, with {pct(kept[0])} of the variance.",
             ),
+            (
+                enough is None,
+                f"largest count measured {counts[-1]} < {available}",
+                f"The counts measured stop at k = {counts[-1]}, short of all {available} components, so the chart "
+                "cannot show how many are enough: the accuracy of larger counts is not measured.",
+            ),
         ],
-        f"Notice where the two curves stand at k = {counts[enough]}, the smallest count within {points} of the best "
-        f"accuracy: the classifier labels {pct(accuracy[enough])} of the test images correctly, and the components "
-        f"keep {pct(kept[enough])} of the variance.",
-        values={"k_enough": counts[enough], "k_best": counts[best]},
+        f"Notice where the two curves stand at k = {counts[enough or 0]}, the smallest count within {points} of the "
+        f"best accuracy: the classifier labels {pct(accuracy[enough or 0])} of the test images correctly, and the "
+        f"components keep {pct(kept[enough or 0])} of the variance.",
+        values={"k_enough": None if enough is None else counts[enough], "k_best": counts[best]},
     )
     return {
         "title": title,
@@ -80,7 +94,7 @@ def describe(data: dict[str, Any], within_pp: float) -> dict[str, Any]:
         "accuracy": as_list(accuracy),
         "variance_kept": as_list(kept),
         "k_best": counts[best],
-        "k_enough": counts[enough],
+        "k_enough": None if enough is None else counts[enough],
         "within_pp": within_pp,
         "majority_share": data["majority_share"],
     }
@@ -99,16 +113,17 @@ def plot_accuracy(data: dict[str, Any], within_pp: float, title: str) -> Figure:
     ax.plot(counts, accuracy, color=PALETTE[0], marker="o", markersize=4, label="test accuracy")
     guess = 100 * data["majority_share"]
     ax.axhline(guess, color="#555555", linewidth=0.8, linestyle="--", label="guessing the commonest class")
-    ax.plot([counts[enough]], [accuracy[enough]], marker="D", markersize=7, color=PALETTE[2], linestyle="none")
-    ax.annotate(
-        f"k = {counts[enough]}: {accuracy[enough]:.1f} %",
-        xy=(counts[enough], accuracy[enough]),
-        xytext=(4, -14),
-        textcoords="offset points",
-        ha="left",
-        va="top",
-        fontsize=8,
-    )
+    if enough is not None:
+        ax.plot([counts[enough]], [accuracy[enough]], marker="D", markersize=7, color=PALETTE[2], linestyle="none")
+        ax.annotate(
+            f"k = {counts[enough]}: {accuracy[enough]:.1f} %",
+            xy=(counts[enough], accuracy[enough]),
+            xytext=(4, -14),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=8,
+        )
     ax.set_xscale("log")
     if len(counts) > 1:
         ax.set_xlim(counts[0] / 1.3, counts[-1] * 1.3)
