@@ -94,6 +94,10 @@ def inked(box: Any) -> bool:
         return True
     if box.element_tag in ("html", "body") or not isinstance(box, boxes.BlockLevelBox | boxes.TableCellBox):
         return False
+    if getattr(box, "children", None) and not isinstance(box, boxes.TableCellBox) and box.border_bottom_width == 0:
+        # A box that holds blocks and draws no rule at its foot (a boxed note continued on the next page draws its
+        # side borders down to the page's foot): what it holds is its ink, not its sides.
+        return False
     borders = (box.border_top_width, box.border_bottom_width, box.border_left_width, box.border_right_width)
     return getattr(box, "background", None) is not None or any(width > 0 for width in borders)
 
