@@ -706,11 +706,14 @@ def fact_volume_ink(depth: dict[str, Any]) -> dict:
     low = min(shares)
     kept = depth["kept_share"]
     first_lost = next((t + 1 for t, share in enumerate(shares) if share < kept), None)
+    last = "the last frame is empty" if shares[-1] == 0 else f"the last frame keeps {pct(shares[-1])} of its ink"
     if low >= 1:
         stays = "The garment stays in the picture: every frame holds all of its ink."
     else:
-        stays = f"The garment stays in the picture: every frame keeps at least {floor_pct(low)} of its ink."
-    last = "the last frame is empty" if shares[-1] == 0 else f"the last frame keeps {pct(shares[-1])} of its ink"
+        stays = (
+            f"Most of the garment stays in the picture: every frame keeps at least {floor_pct(low)} of its ink, "
+            f"and {last}."
+        )
     return choose(
         [(low >= kept, f"least ink kept {low} >= {kept}", stays)],
         f"The garment does not stay in the picture: from frame {first_lost} on, part of it has left the frame, and "
