@@ -22,6 +22,7 @@ from matplotlib.patches import Rectangle
 from kit.cli import PipelineError
 from kit.io import load_npz, read_json
 from kit.plotstyle import DIVERGING_CMAP, IMAGE_CMAP, PALETTE
+from kit.steps import Input
 
 #: What the figures' two input flags take (``--arrays`` and ``--metrics``), for their ``--help``.
 ARRAYS_HELP = "arrays.npz written by convolutions/compute.py"
@@ -145,3 +146,12 @@ def stem(ax: Axes, kernel: np.ndarray, label: str) -> None:
     ax.set_title(label, fontsize=8, pad=3)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("tap", fontsize=7.5, labelpad=1)
+
+
+def figure_inputs(shapes: Mapping[str, int]) -> list[Input]:
+    """The two inputs every convolutions figure reads: the arrays it draws (checked against ``shapes``, the
+    dimensions each array must have) and the metrics it quotes."""
+    return [
+        Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, shapes)),
+        Input("metrics", METRICS_HELP, read_metrics),
+    ]

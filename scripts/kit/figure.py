@@ -30,12 +30,12 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from kit.cli import ArgumentParser, input_file
+from kit.cli import ArgumentParser
 from kit.io import atomic_path, write_json
 from kit.plotstyle import NARROW_WIDTH_IN, apply_style, layout_width, raise_small_text, save_svg
 
 # The step pieces every frame shares, without matplotlib (kit.widgets uses them too), re-exported here.
-from kit.steps import Data, Input, Option, plain
+from kit.steps import Data, Input, Option, add_step_flags, plain, read_inputs
 
 
 def write_sidecar(path: str | os.PathLike[str], *, title: str, alt: str, **numbers: Any) -> None:
@@ -93,12 +93,7 @@ def publish(fig: Figure, info: Mapping[str, Any], args: argparse.Namespace, narr
 def build_parser(doc: str, inputs: Sequence[Input], options: Sequence[Option] = ()) -> argparse.ArgumentParser:
     """The figure's parser: ``--output``/``--meta``, one flag per input file (checked on parsing), the options."""
     parser = figure_parser(doc.strip().split("\n\n")[0])
-    for item in inputs:
-        parser.add_argument(item.flag, type=input_file, required=True, nargs="+" if item.many else None, help=item.help)
-    for option in options:
-        parser.add_argument(
-            option.flag, type=option.type, required=True, nargs=option.nargs, choices=option.choices, help=option.help
-        )
+    add_step_flags(parser, inputs, options)
     return parser
 
 
@@ -122,10 +117,7 @@ def figure_main(
     drawing is written there.
     """
     args = build_parser(doc, inputs, options).parse_args(argv)
-    data: Data = {}
-    for item in inputs:
-        value = getattr(args, item.name)
-        data[item.name] = [item.read(path) for path in value] if item.many else item.read(value)
+    data = read_inputs(inputs, args)
     if check is not None:
         check(data, args)
     apply_style()

@@ -7,10 +7,13 @@ start (``snakemake -n`` included), which must not pay for a plotting library it 
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kit.cli import input_file
 
 
 def plain(value: Any) -> Any:
@@ -62,3 +65,23 @@ class Option:
 
 #: What ``describe``, ``draw`` and ``check`` get: the inputs as read, by name, and the parsed flags.
 Data = dict[str, Any]
+
+
+def add_step_flags(parser: argparse.ArgumentParser, inputs: Sequence[Input], options: Sequence[Option]) -> None:
+    """One required flag per input file (checked on parsing: missing, directory, empty) and per option, the same
+    for a figure script and a widget data script."""
+    for item in inputs:
+        parser.add_argument(item.flag, type=input_file, required=True, nargs="+" if item.many else None, help=item.help)
+    for option in options:
+        parser.add_argument(
+            option.flag, type=option.type, required=True, nargs=option.nargs, choices=option.choices, help=option.help
+        )
+
+
+def read_inputs(inputs: Sequence[Input], args: argparse.Namespace) -> Data:
+    """Every input file read by its reader, by name (a list for a ``many`` input)."""
+    data: Data = {}
+    for item in inputs:
+        value = getattr(args, item.name)
+        data[item.name] = [item.read(path) for path in value] if item.many else item.read(value)
+    return data

@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from kit.cli import ArgumentParser, PipelineError, input_file
+from kit.cli import ArgumentParser, PipelineError
 from kit.config import lookup
 from kit.explainers import SCRIPTS, Step, expand, read_declaration
 from kit.io import atomic_open, write_json
-from kit.steps import Data, Input, Option, plain
+from kit.steps import Data, Input, Option, add_step_flags, plain, read_inputs
 
 #: The page's data budget for one explainer's widgets (the issue's 3 MB); a larger export is refused.
 MAX_DATA_BYTES = 3_000_000
@@ -236,12 +236,7 @@ def widgets_parser(doc: str, inputs: Sequence[Input], options: Sequence[Option] 
     parser = ArgumentParser(description=doc.strip().split("\n\n")[0])
     parser.add_argument("--output", type=Path, required=True, help="widget data file to write (.js)")
     parser.add_argument("--checks", type=Path, required=True, help="checks JSON to write (the browser test replays it)")
-    for item in inputs:
-        parser.add_argument(item.flag, type=input_file, required=True, nargs="+" if item.many else None, help=item.help)
-    for option in options:
-        parser.add_argument(
-            option.flag, type=option.type, required=True, nargs=option.nargs, choices=option.choices, help=option.help
-        )
+    add_step_flags(parser, inputs, options)
     return parser
 
 
@@ -262,10 +257,7 @@ def widgets_main(
     args = widgets_parser(doc, inputs, options).parse_args(argv)
     if args.output.suffix != ".js":
         raise PipelineError(f"--output {args.output}: the widget data file must end in .js")
-    data: Data = {}
-    for item in inputs:
-        value = getattr(args, item.name)
-        data[item.name] = [item.read(path) for path in value] if item.many else item.read(value)
+    data = read_inputs(inputs, args)
     if check is not None:
         check(data, args)
     export = build(data, args)

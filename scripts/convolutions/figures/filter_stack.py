@@ -25,12 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
 
 from convolutions.convio import (
-    ARRAYS_HELP,
-    METRICS_HELP,
     MOVE_COLOR,
     example,
-    read_arrays,
-    read_metrics,
+    figure_inputs,
     show_image,
     show_signed,
     symmetric_norm,
@@ -38,7 +35,7 @@ from convolutions.convio import (
     write_weights,
 )
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.plotstyle import DIVERGING_CMAP, is_narrow, new_figure, set_title
 
 ARRAYS = {"learned_input": 2, "stack_filters": 3, "stack_maps": 3}
@@ -162,10 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], d["metrics"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info),

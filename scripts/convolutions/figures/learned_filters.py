@@ -26,18 +26,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convolutions.convio import (
-    ARRAYS_HELP,
-    METRICS_HELP,
     example,
-    read_arrays,
-    read_metrics,
+    figure_inputs,
     show_signed,
     symmetric_norm,
     times,
     write_weights,
 )
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.plotstyle import is_narrow, new_figure, set_title
 
 ARRAYS = {"learned_filters": 3, "learned_maps": 3, "learned_input": 2}
@@ -156,10 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], d["metrics"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info),

@@ -26,18 +26,15 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from convolutions.convio import (
-    ARRAYS_HELP,
-    METRICS_HELP,
     example,
-    read_arrays,
-    read_metrics,
+    figure_inputs,
     show_image,
     show_signed,
     symmetric_norm,
     times,
 )
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.formats import upper_bound
 from kit.io import round_significant
 from kit.plotstyle import new_figure, set_title
@@ -132,10 +129,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info),

@@ -20,12 +20,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from convolutions.convio import (
-    ARRAYS_HELP,
-    METRICS_HELP,
     arrow,
     example,
-    read_arrays,
-    read_metrics,
+    figure_inputs,
     show_signed,
     symmetric_norm,
     times,
@@ -33,7 +30,7 @@ from convolutions.convio import (
     write_weights,
 )
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.plotstyle import PALETTE, new_figure, set_title
 
 ARRAYS = {"over2d_input": 2, "over2d_kernel": 2, "over2d_output": 1}
@@ -136,10 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info),

@@ -19,9 +19,15 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from convolutions.convio import ARRAYS_HELP, METRICS_HELP, arrow, example, read_arrays, read_metrics, stem, window
+from convolutions.convio import (
+    arrow,
+    example,
+    figure_inputs,
+    stem,
+    window,
+)
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.io import round_significant
 from kit.plotstyle import PALETTE, new_figure, set_title
 
@@ -125,10 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], info["title"]),

@@ -24,9 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from convolutions.convio import ARRAYS_HELP, METRICS_HELP, MOVE_COLOR, read_arrays, read_metrics
+from convolutions.convio import MOVE_COLOR, figure_inputs
 from kit.cli import PipelineError, run_cli
-from kit.figure import Input, figure_main
+from kit.figure import figure_main
 from kit.plotstyle import PALETTE, is_narrow, new_figure, set_title
 
 ARRAYS = {"spd_cells": 3, "spd_reads": 4}
@@ -165,10 +165,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figure_main(
         argv,
         __doc__,
-        inputs=[
-            Input("arrays", ARRAYS_HELP, lambda path: read_arrays(path, ARRAYS)),
-            Input("metrics", METRICS_HELP, read_metrics),
-        ],
+        inputs=figure_inputs(ARRAYS),
         check=lambda d, a: check(d["arrays"], d["metrics"], a.arrays),
         describe=lambda d, a: describe(d["arrays"], d["metrics"]),
         draw=lambda d, info, a: plot(d["arrays"], d["metrics"], info["title"]),
