@@ -379,18 +379,24 @@
     c.focusTarget = () => input;
     c.keys = (target) => {
       const moves = Math.round((clamp(Number(target), opts.min, opts.max) - current) / step);
-      const keys = [];
-      let left = Math.abs(moves);
-      const [big, small] = moves > 0 ? ["PageUp", "ArrowUp"] : ["PageDown", "ArrowDown"];
-      while (left >= page) {
-        keys.push(big);
-        left -= page;
-      }
-      for (let i = 0; i < left; i++) keys.push(small);
-      return keys;
+      return keyPresses(moves, page, "ArrowUp", "ArrowDown");
     };
     show();
     return c;
+  }
+
+  /** The key presses that move a control by ``moves`` steps: PageUp/PageDown for each ``page`` steps, then the
+      arrow keys (``up`` and ``down`` name them) for the rest; the browser test presses them. */
+  function keyPresses(moves, page, up, down) {
+    const keys = [];
+    let left = Math.abs(moves);
+    const [big, small] = moves > 0 ? ["PageUp", up] : ["PageDown", down];
+    while (left >= page) {
+      keys.push(big);
+      left -= page;
+    }
+    for (let i = 0; i < left; i++) keys.push(small);
+    return keys;
   }
 
   /** A value on a range with a slider and the value shown beside it. Keys: arrows one step, PageUp/PageDown
@@ -441,15 +447,7 @@
       if (goal === opts.min) return current === goal ? [] : ["Home"];
       if (goal === opts.max) return current === goal ? [] : ["End"];
       const moves = Math.round((goal - current) / step);
-      const keys = [];
-      let left = Math.abs(moves);
-      const [big, small] = moves > 0 ? ["PageUp", "ArrowRight"] : ["PageDown", "ArrowLeft"];
-      while (left >= page) {
-        keys.push(big);
-        left -= page;
-      }
-      for (let i = 0; i < left; i++) keys.push(small);
-      return keys;
+      return keyPresses(moves, page, "ArrowRight", "ArrowLeft");
     };
     show();
     return c;
