@@ -46,14 +46,14 @@ test-site: setup system-packages site-tools
 	SITE_RESULTS="$(abspath $(SITE_DIR))/results" $(BIN)/pytest -m site tests/test_site.py
 
 ## check-layout: the print layout of the built PDFs (scripts/tools/layout.py renders each page with pdftoppm):
-## no page more than 25 % blank below its last line (the last page of a handout and of each part aside), no
-## heading alone at the foot of a page, and the booklet's last page not nearly empty (over 75 % blank)
+## no page of a handout but its last more than 25 % blank below its last line (in the booklet the last page of
+## each part aside), no heading alone at the foot of a page, and the booklet's last page not nearly empty
 check-layout: setup system-packages
 	@pdfs="$$(ls results/reports/*.pdf 2>/dev/null | grep -v '/booklet\.pdf$$' || true)"; \
 	if [ -z "$$pdfs" ]; then echo "error: no PDF in results/reports; run make reports first" >&2; exit 1; fi; \
 	$(PY) scripts/tools/layout.py $$pdfs
 	@if [ -f results/reports/booklet.pdf ]; then \
-		$(PY) scripts/tools/layout.py --max-blank-last 0.75 results/reports/booklet.pdf; fi
+		$(PY) scripts/tools/layout.py --part-ends --max-blank-last 0.75 results/reports/booklet.pdf; fi
 
 ## site-tools: what the site tier runs (as root, missing Debian packages are installed; npm ci into .tools/)
 site-tools:
@@ -114,9 +114,12 @@ resources: setup
 ## setup: the locked Python environment in .venv (uv from PyPI, versions from uv.lock)
 setup: $(VENV)/.synced
 
+# --compile-bytecode: every step of the workflow is a new Python process, and where Python may not write its
+# bytecode cache (PYTHONDONTWRITEBYTECODE, a read-only environment) each one would compile torch, matplotlib and
+# WeasyPrint from source again: 5 to 8 s a step, measured here (see the README's benchmarks).
 $(VENV)/.synced: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 ## system-packages: Debian's Fashion-MNIST files, poppler and qpdf (PDF checks in tests), graphviz (the index's

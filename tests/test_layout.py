@@ -144,19 +144,23 @@ def test_a_half_empty_page_measures_half_blank(tmp_path) -> None:
 
 @needs_poppler
 @needs_qpdf
-def test_pages_before_a_part_are_exempt_and_a_near_empty_last_page_is_caught(tmp_path) -> None:
-    """The answers start a part on a new page (a level-1 bookmark): the page before may end early."""
+def test_pages_before_a_part_are_exempt_with_part_ends_and_a_near_empty_last_page_is_caught(tmp_path) -> None:
+    """The answers start a part on a new page (a level-1 bookmark): with ``part_ends`` (the booklet) the page
+    before may end early; a handout is held to the rule there too."""
     from tools import layout
 
     body = (
         FILLER + '<section class="answers" id="answers" hidden><h2 class="part-title">Answers</h2><p>One.</p></section>'
     )
     out = pdf(page(tmp_path / "site", body))
-    report = layout.check(out, max_blank_last=0.75)
+    report = layout.check(out, max_blank_last=0.75, part_ends=True)
     assert [(p.number, p.exempt) for p in report.pages] == [(1, "end of a part"), (2, "last page")]
     assert len(report.problems) == 1
     assert "page 2 (the last)" in report.problems[0] and "nearly empty" in report.problems[0]
-    assert layout.check(out).problems == [], "without --max-blank-last the last page is not checked"
+    assert layout.check(out, part_ends=True).problems == [], "without --max-blank-last the last page is not checked"
+    strict = layout.check(out)
+    assert [p.exempt for p in strict.pages] == ["", "last page"]
+    assert [problem.split(":")[0] for problem in strict.problems] == ["page.pdf page 1"]
 
 
 @needs_poppler
@@ -300,20 +304,75 @@ def test_fit_helpers_on_a_laid_out_document(tmp_path) -> None:
 
 
 @needs_poppler
-def test_a_last_page_with_a_few_lines_of_the_appendix_is_avoided(tmp_path) -> None:
-    """The appendix spilling a couple of lines onto a last page is set a little tighter, so the page goes."""
+def test_a_last_page_with_a_few_lines_of_the_answers_is_avoided(tmp_path) -> None:
+    """The last part (the answers) spilling a couple of lines onto a last page is set a little tighter, so the
+    page goes."""
     from tools import layout
 
     def appendix(lines: int) -> str:
         rows = "".join(f"<p>Appendix line {i}.</p>" for i in range(lines))
-        return FILLER + f'<div class="appendix-part"><h2 class="part-title" hidden>Appendix</h2>{rows}</div>'
+        return FILLER + f'<section class="answers" hidden><h2 class="part-title">Answers</h2>{rows}</section>'
 
-    # How many one-line paragraphs fill the appendix's first page, on this system's fonts.
+    # How many one-line paragraphs fill the answers' first page, on this system's fonts.
     probe = pdf(page(tmp_path / "probe", appendix(90)), fit=False)
     per_page = page_texts(probe)[1].count("Appendix line")
     html = page(tmp_path / "site", appendix(per_page + 2))
     plain = pdf(html, tmp_path / "plain.pdf", fit=False)
     assert layout.blank_shares(plain)[-1] > 0.75 and len(page_texts(plain)) - 1 == 3
     fitted = pdf(html, tmp_path / "fitted.pdf")
-    assert len(page_texts(fitted)) - 1 == 2, "the appendix now fits its page"
-    assert layout.check(fitted, max_blank_last=0.75).problems == []
+    assert len(page_texts(fitted)) - 1 == 2, "the answers now fit their page"
+    assert layout.check(fitted, max_blank_last=0.75, part_ends=True).problems == []
+
+
+@needs_poppler
+@pytest.mark.parametrize("lines", [4, 30])
+def test_the_page_before_the_answers_is_filled_by_setting_the_appendix_looser_or_tighter(tmp_path, lines) -> None:
+    """A handout's appendix (class fit-stretch) runs on after the lesson; where it ends short of the page before
+    the answers, its type is scaled (within the limits) until that page is filled or its lines move back."""
+    from publish import fit
+    from tools import layout
+
+    def handout(rows: int) -> str:
+        text = "".join(f"<p>Appendix line {i} with a few more words on it.</p>" for i in range(rows))
+        return (
+            FILLER * 3
+            + f'<div class="appendix-part fit-stretch"><h2 class="part-title" hidden>Appendix</h2>{text}</div>'
+            + '<section class="answers" hidden><h2 class="part-title">Answers</h2><p>One.</p></section>'
+        )
+
+    # An appendix whose last page holds only `lines` lines: as many as a long probe prints on its first two pages,
+    # and `lines` more.
+    probe = page_texts(pdf(page(tmp_path / "probe", handout(200)), fit=False))
+    html = page(tmp_path / "site", handout(sum(text.count("Appendix line") for text in probe[:2]) + lines))
+    plain = pdf(html, tmp_path / "plain.pdf", fit=False)
+    shares = layout.blank_shares(plain)
+    assert shares[-2] > 0.25, f"the test needs a short page before the answers: {shares}"
+    fitted = pdf(html, tmp_path / "fitted.pdf")
+    assert layout.check(fitted).problems == [], layout.blank_shares(fitted)
+    assert page_texts(fitted)[-2].lstrip().startswith("Layout test") and "One." in page_texts(fitted)[-2]
+    low, high = fit.STRETCH_LIMITS
+    # Every paragraph of the appendix got one size, a scale within the limits of print.css's 10.5pt (14 px).
+    sizes = {float(size) for size in re.findall(r"font-size: ([0-9.]+)px", _fitted_styles(html))}
+    assert len(sizes) == 1 and low * 14 - 0.01 <= sizes.pop() <= high * 14 + 0.01
+
+
+def _fitted_styles(html: Path) -> str:
+    """The inline styles the fitting pass gives the appendix's paragraphs (it works on WeasyPrint's parsed
+    copy of the page, so the test fits a copy of its own)."""
+    import weasyprint
+
+    from publish import fit, render_pdf
+
+    page = weasyprint.HTML(filename=str(html))
+    css = weasyprint.CSS(filename=str(PRINT_CSS))
+    sheet = weasyprint.CSS(string=render_pdf.page_size_css("A4"))
+
+    def lay_out():
+        import cssselect2
+
+        page.wrapper_element = cssselect2.ElementWrapper.from_html_root(page.etree_element)
+        return page.render(stylesheets=[sheet, css])
+
+    fit.fit(page.etree_element, lay_out)
+    part = next(element for element in page.etree_element.iter("div") if "fit-stretch" in element.get("class", ""))
+    return " ".join(element.get("style") or "" for element in part.iter("p"))

@@ -13,9 +13,13 @@ then lays the document out again:
 3. otherwise a table or a boxed block may break across the pages (a table repeats its header), and a figure
    shrinks as far as ``LAST_RESORT_SCALE``.
 
-A page that ends before a forced break (a chapter, the answers or the appendix starting on a new page) is left
-as it is, as is the last page. But a last page left nearly empty (more than ``NEAR_EMPTY`` blank) by a few lines
-of the last part (the appendix) is avoided: that part is set a little tighter (print.css's ``fit-tight-1`` and
+A page that ends before a forced break (a chapter, or a handout's answers, starting on a new page) ends where its
+part's text ends. When that leaves it more than ``FIT_BLANK`` blank and the part holds a stretchable block (class
+``fit-stretch``: a handout's appendix), that block is set a little larger or smaller, every font size in it scaled
+alike within ``STRETCH_LIMITS``, until its part ends low enough on a page: a typesetter's loose or tight setting.
+Growing fills the page; shrinking pulls a few lines back onto the page before. A part with nothing to stretch (a
+booklet's chapter) keeps its short last page. A last page left nearly empty (more than ``NEAR_EMPTY`` blank) by a
+few lines of the last part is avoided too: that part is set a little tighter (print.css's ``fit-tight-1`` and
 ``fit-tight-2`` classes), if that leaves no nearly empty page at the end.
 
 The fixes act on WeasyPrint's parsed copy of the page only: the HTML file a browser reads is unchanged. The same
@@ -24,6 +28,7 @@ page always gets the same fixes, so the PDF stays byte for byte the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +46,14 @@ LAST_RESORT_SCALE = 0.55
 NEAR_EMPTY = 0.7
 #: The classes that set the last part tighter, in order (print.css).
 TIGHTER = ("fit-tight-1", "fit-tight-2")
+#: The class of a block whose type may be scaled to fill the page before a forced break (base.html.j2 gives it to
+#: the appendix), and the least and most it is scaled: beyond these the setting would look out of place.
+STRETCH_CLASS = "fit-stretch"
+STRETCH_LIMITS = (0.85, 1.15)
+#: How far above the foot of the page before a shrunk block aims to end (a share of the body's height).
+SLACK_PAGE = 0.04
+#: Scales tried per stretchable block at most (each is one layout pass).
+MAX_STRETCH_TRIES = 6
 #: Layout passes at most (each fixes the first hole of every part).
 MAX_PASSES = 30
 #: Fixes tried on one block at most (moving it further down, then shrinking it).
@@ -295,7 +308,7 @@ def fit(root: Any, lay_out: Callable[[], Any], max_blank: float = FIT_BLANK) -> 
     it in place.
     """
     fixer = Fixer(root)
-    document = fix_holes(fixer, lay_out, max_blank)
+    document = fill_part_ends(fixer, lay_out, fix_holes(fixer, lay_out, max_blank), max_blank)
     pages = [view(page) for page in document.pages]
     if len(pages) < 2 or pages[-1].blank <= NEAR_EMPTY or starts_part(pages[-1], pages[-2]):
         return document
@@ -341,3 +354,124 @@ def fix_holes(fixer: Fixer, lay_out: Callable[[], Any], max_blank: float) -> Any
             break
         document = lay_out()
     return document
+
+
+# --------------------------------------------------------------------------------------------------------
+# Filling the page before a forced break: a stretchable block set looser or tighter
+# --------------------------------------------------------------------------------------------------------
+
+
+def holes(pages: list[PageView], max_blank: float) -> int:
+    """How many pages but the last are more than ``max_blank`` blank (part ends included)."""
+    return sum(page.blank > max_blank for page in pages[:-1])
+
+
+def short_part_end(pages: list[PageView], max_blank: float, root: Any, done: set[int]) -> Any:
+    """The stretchable block (not yet tried: ``done``) on the first page that ends a part more than
+    ``max_blank`` blank; ``None`` when there is none."""
+    stretchable = [element for element in root.iter() if STRETCH_CLASS in (element.get("class") or "").split()]
+    for index in range(len(pages) - 1):
+        page = pages[index]
+        if page.blank <= max_blank or not starts_part(pages[index + 1], page):
+            continue
+        for element in stretchable:
+            if id(element) in page.elements and id(element) not in done:
+                return element
+    return None
+
+
+def end_position(element: Any, pages: list[PageView]) -> float:
+    """Where ``element`` ends, in pages: the index of its last page plus how far down that page's body it fills."""
+    index = max(number for number, page in enumerate(pages) if id(element) in page.elements)
+    return index + 1 - pages[index].blank
+
+
+def span_in_pages(element: Any, pages: list[PageView]) -> float:
+    """How many pages' worth of body ``element`` fills, from its first line to the foot of its last one."""
+    total = 0.0
+    last = max(number for number, page in enumerate(pages) if id(element) in page.elements)
+    for number, page in enumerate(pages[: last + 1]):
+        tops = [box.position_y for box in walk(page.root) if box.element is element]
+        if tops:
+            bottom = page.last if number == last else page.bottom
+            total += max(0.0, bottom - min(tops)) / (page.bottom - page.top)
+    return total
+
+
+def next_scale(tried: list[tuple[float, float]], target: float, span: float) -> float | None:
+    """The next scale to try for a block that should end at ``target`` (in pages, see ``end_position``), from
+    the (scale, end) pairs ``tried``: between the two nearest tries on either side of the target when there
+    are such, else along the slope of the last two (at first: the block grows with its scale). ``None`` when
+    the scale would leave ``STRETCH_LIMITS`` or repeat a try."""
+    below = [pair for pair in tried if pair[1] < target]
+    above = [pair for pair in tried if pair[1] > target]
+    if below and above:
+        (s0, e0), (s1, e1) = max(below, key=lambda pair: pair[1]), min(above, key=lambda pair: pair[1])
+    elif len(tried) >= 2 and tried[-1][1] != tried[-2][1]:
+        (s0, e0), (s1, e1) = tried[-2], tried[-1]
+    else:
+        (s0, e0), (s1, e1) = tried[-1], (tried[-1][0] + 1.0, tried[-1][1] + span)
+    scale = s0 + (target - e0) * (s1 - s0) / (e1 - e0)
+    low, high = STRETCH_LIMITS
+    if not low <= scale <= high or any(abs(scale - done) < 1e-3 for done, _ in tried):
+        return None
+    return scale
+
+
+def font_sizes(element: Any, pages: list[PageView]) -> dict[int, tuple[Any, float]]:
+    """Each element inside ``element`` (itself included) with the font size it was laid out at (CSS px)."""
+    inside = {id(node): node for node in element.iter() if isinstance(node.tag, str)}
+    sizes: dict[int, tuple[Any, float]] = {}
+    for page in pages:
+        for box in walk(page.root):
+            key = id(box.element) if box.element is not None else None
+            if key in inside and key not in sizes:
+                sizes[key] = (inside[key], float(box.style["font_size"]))
+    return sizes
+
+
+def fill_part_ends(fixer: Fixer, lay_out: Callable[[], Any], document: Any, max_blank: float) -> Any:
+    """Fill each page that ends a part short (see the module's doc) by scaling the stretchable block on it.
+
+    A scale is kept when it leaves fewer holes than before (the short page filled or gone, no new hole made);
+    otherwise the block keeps its size.
+    """
+    done: set[int] = set()
+    while True:
+        pages = [view(page) for page in document.pages]
+        element = short_part_end(pages, max_blank, fixer.root, done)
+        if element is None:
+            return document
+        done.add(id(element))
+        sizes = font_sizes(element, pages)
+        styles = {key: node.get("style") for key, (node, _) in sizes.items()}
+        before = holes(pages, max_blank)
+        end = end_position(element, pages)
+        # Grow until the last page is filled to the middle of the allowed band, or (when that is too far) shrink
+        # until the lines on it move back to the foot of the page before.
+        targets = [math.floor(end) + 1 - max_blank / 2, math.floor(end) - SLACK_PAGE]
+        span = span_in_pages(element, pages)
+        target = min(targets, key=lambda wanted: abs(wanted - end))
+        if not STRETCH_LIMITS[0] <= 1 + (target - end) / span <= STRETCH_LIMITS[1]:
+            target = max(targets, key=lambda wanted: abs(wanted - end))
+        tried, kept = [(1.0, end)], False
+        for _ in range(MAX_STRETCH_TRIES):
+            scale = next_scale(tried, target, span)
+            if scale is None:
+                break
+            for key, (node, size) in sizes.items():
+                node.set("style", styles[key] or "")
+                Fixer.add_style(node, f"font-size: {size * scale:.2f}px")
+            trial = lay_out()
+            trial_pages = [view(page) for page in trial.pages]
+            if holes(trial_pages, max_blank) < before:
+                document, kept = trial, True
+                break
+            tried.append((scale, end_position(element, trial_pages)))
+        if not kept:
+            # Nothing helped: the block keeps its size (the laid-out document is the one from before the tries).
+            for key, (node, _) in sizes.items():
+                if styles[key] is None:
+                    node.attrib.pop("style", None)
+                else:
+                    node.set("style", styles[key])

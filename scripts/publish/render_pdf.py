@@ -10,7 +10,8 @@ fixed font time stamps.
 
 Before printing, the page's audits (``<section class="audit">``, the claims checks, verifications and provenance
 that the web page folds in place; see macros.html.j2) move into its print appendix (``<div class="appendix-part">``,
-which print.css starts on a new page), and a fitting pass (``publish.fit``) closes the holes that figures and other
+which runs on after the lesson), the answers to the exercises move after it (print.css starts them on a page of
+their own, the last), and a fitting pass (``publish.fit``) closes the holes that figures and other
 unbreakable blocks leave when they move to the next page. Both act on WeasyPrint's parsed copy of the page; the
 HTML file is unchanged. ``--no-fit`` prints without the fitting pass.
 
@@ -271,6 +272,29 @@ def gather_appendix(root: Any) -> int:
     return len(audits)
 
 
+def answers_last(root: Any) -> bool:
+    """Move the answers to the exercises (``<section class="answers">``) after the appendix, to the end of the
+    handout: the appendix runs on after the lesson, and the answers start the one page a teacher can hold back.
+    Returns whether they moved (a page without answers or without an appendix is left as it is)."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    answers = next((element for element in root.iter() if "answers" in classes(element)), None)
+    part = next((element for element in root.iter() if "appendix-part" in classes(element)), None)
+    if answers is None or part is None or answers in part.iter():
+        return False
+    parent = parents[answers]
+    index = list(parent).index(answers)
+    if index:
+        parent[index - 1].tail = (parent[index - 1].tail or "") + (answers.tail or "")
+    else:
+        parent.text = (parent.text or "") + (answers.tail or "")
+    parent.remove(answers)
+    holder = parents[part]
+    answers.tail = part.tail
+    part.tail = "\n"
+    holder.insert(list(holder).index(part) + 1, answers)
+    return True
+
+
 def render_pdf(
     html_path: str | Path,
     allowed: Sequence[str | Path],
@@ -282,7 +306,8 @@ def render_pdf(
     """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
 
     Unless ``gather`` is false (the booklet gathers its parts itself), the page's audits move to its appendix
-    (``gather_appendix``); unless ``fit_pages`` is false, the fitting pass closes the holes at the feet of pages
+    (``gather_appendix``) and the answers after it (``answers_last``); unless ``fit_pages`` is false, the
+    fitting pass closes the holes at the feet of pages
     (``publish.fit``). Fails if any resource was refused or could not be loaded.
     """
     html_path = Path(html_path)
@@ -302,6 +327,7 @@ def render_pdf(
             page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
             if gather:
                 gather_appendix(page.etree_element)
+                answers_last(page.etree_element)
 
             def lay_out() -> Any:
                 # The selector matcher caches the tree's structure: rebuild it after the tree changed.

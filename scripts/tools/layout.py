@@ -11,15 +11,17 @@ A heading is stranded when it is the last thing printed on its page: its text (r
 was printed from, ``h2``-``h4``) is the last line that ``pdftotext -bbox-layout`` finds in the page's body and
 no ink follows it.
 
-Rules checked (``check``): no page more than ``--max-blank`` blank (default 25 %) except the last page and the
-last page of each part: a part (the booklet's chapters, a handout's answers and appendix) starts on a new page
-at a level-1 bookmark (read with ``pdftohtml -xml``), so the page before it may end early. With
-``--max-blank-last``, the last page must not be nearly empty either. No heading alone at the foot of a page.
+Rules checked (``check``): no page more than ``--max-blank`` blank (default 25 %) except the last page. With
+``--part-ends`` (the booklet) the last page of each part is let off too: a part (the booklet's contents, chapters,
+answers and appendix) starts on a new page at a level-1 bookmark (read with ``pdftohtml -xml``), so the page
+before it may end early. A handout is checked without it: its one forced break is before the answers, and the
+fitting pass fills the page before them. With ``--max-blank-last``, the last page must not be nearly empty
+either. No heading alone at the foot of a page.
 
 Usage (``make check-layout`` runs it on every PDF in ``results/reports``)::
 
     PYTHONPATH=scripts python scripts/tools/layout.py results/reports/pca.pdf results/reports/backprop.pdf
-    PYTHONPATH=scripts python scripts/tools/layout.py --max-blank-last 0.75 results/reports/booklet.pdf
+    PYTHONPATH=scripts python scripts/tools/layout.py --part-ends --max-blank-last 0.75 results/reports/booklet.pdf
 
 Prints one line per page (``pca.pdf page 4: 37.2 % blank``) with the problems marked, and exits 1 when a rule
 is broken; ``--json FILE`` writes the measurements.
@@ -259,8 +261,10 @@ def check(
     max_blank_last: float | None = None,
     page: str | Path | None = None,
     dpi: int = DPI,
+    part_ends: bool = False,
 ) -> Report:
-    """Measure ``pdf`` and list the rules it breaks (see the module's doc).
+    """Measure ``pdf`` and list the rules it breaks (see the module's doc); ``part_ends`` lets off the last
+    page of each part, as for the booklet.
 
     ``page`` is the HTML page the PDF was printed from, for its headings (default: the ``.html`` beside the PDF,
     when there is one).
@@ -269,7 +273,7 @@ def check(
     images = render_pages(pdf, dpi)
     if not images:
         raise PipelineError(f"{pdf}: no pages")
-    ends = {start - 1 for start in part_starts(pdf) if start > 1}
+    ends = {start - 1 for start in part_starts(pdf) if start > 1} if part_ends else set()
     page = Path(page) if page is not None else pdf.with_suffix(".html")
     stranded = stranded_headings(pdf, heading_texts(page), images, dpi) if page.is_file() else {}
     pages: list[Page] = []
@@ -300,6 +304,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--max-blank-last", type=float, default=None, help="largest blank share of the last page (default: no limit)"
     )
+    parser.add_argument(
+        "--part-ends",
+        action="store_true",
+        help="let off the last page of each part (a level-1 bookmark starts the next): for the booklet",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the measurements to this JSON file")
     return parser
 
@@ -307,7 +316,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure every PDF, print a line per page, and fail (exit 1) when a rule is broken."""
     args = build_parser().parse_args(argv)
-    reports = [check(pdf, args.max_blank, args.max_blank_last) for pdf in args.pdfs]
+    reports = [check(pdf, args.max_blank, args.max_blank_last, part_ends=args.part_ends) for pdf in args.pdfs]
     for report in reports:
         for page in report.pages:
             notes = [page.exempt] if page.exempt else []
