@@ -96,16 +96,18 @@ benchmark-recipes: setup
 		--split results/data/split.npz --threads 2 --output results/benchmarks/recipes.json
 
 ## benchmark-pipeline: the whole workflow from a clean results/ (data present) in a temporary folder, timed;
-## BASELINE=<checkout> times that checkout first, side by side, and reports the ratio (the overfit model's extra
-## seeds counted apart). CONFIG=<file> runs this checkout with another config, BASELINE_CONFIG=<file> the baseline.
+## BASELINE=<checkout> times that checkout first, side by side, then this one as configured and again doing only
+## the baseline's work (SAME_WORK_CONFIG: the overfit model on one seed), and reports the ratio for the same work.
+## CONFIG=<file> runs this checkout with another config, BASELINE_CONFIG=<file> the baseline.
 BASELINE ?=
 CONFIG ?= config/config.yaml
 BASELINE_CONFIG ?=
+SAME_WORK_CONFIG ?= config/benchmark-same-work.yaml
 benchmark-pipeline: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy
 	$(PY) scripts/tools/benchmark.py pipeline --raw-dir results/data/raw --config $(CONFIG) \
-		$(if $(BASELINE),--baseline $(BASELINE)) $(if $(BASELINE_CONFIG),--baseline-config $(BASELINE_CONFIG)) \
-		--output results/benchmarks/pipeline.json
+		$(if $(BASELINE),--baseline $(BASELINE) --same-work-config $(SAME_WORK_CONFIG)) \
+		$(if $(BASELINE_CONFIG),--baseline-config $(BASELINE_CONFIG)) --output results/benchmarks/pipeline.json
 
 ## resources: each rule's measured peak memory and run time (benchmarks/) against its declared resources
 resources: setup

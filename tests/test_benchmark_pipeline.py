@@ -68,6 +68,13 @@ def test_same_work_ratio_leaves_the_extra_seeds_out() -> None:
     assert (comparison["same_work_ours_s"], comparison["same_work_baseline_s"]) == (80.0, 200.0)
 
 
+def test_same_work_measured_with_its_own_config_is_used_as_measured() -> None:
+    ours = {"wall_s": 100.0, "overfit_extra_seeds_s": 60.0}
+    comparison = benchmark.pipeline_comparison(ours, {"wall_s": 200.0, "overfit_extra_seeds_s": 0.0}, {"wall_s": 70.0})
+    assert comparison["same_work_ours_s"] == 70.0 and comparison["same_work_ratio"] == 0.35
+    assert comparison["extra_work_s"] == 30.0 and "measured" in comparison["same_work_method"]
+
+
 def test_two_checkouts_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ours, baseline = checkout(tmp_path / "ours", [1, 2, 3]), checkout(tmp_path / "baseline", [1])
     out = tmp_path / "pipeline.json"
@@ -89,6 +96,18 @@ def test_two_checkouts_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert c["same_work_ratio"] == pytest.approx(c["same_work_ours_s"] / c["same_work_baseline_s"])
     assert result["passed"] == {"time": True, "cnn_accuracy": True, "ratio": True}
     assert "ratio ours / baseline:" in capsys.readouterr().out
+    # With a same-work config this checkout runs a second time, on one seed, and the ratio uses that run.
+    same = tmp_path / "same.yaml"
+    same.write_text(json.dumps({"seeds": [1]}))
+    benchmark.main(
+        ["pipeline", "--raw-dir", str(tmp_path / "raw"), "--checkout", str(ours),
+         "--config", str(ours / "config" / "config.yaml"), "--baseline", str(baseline), "--cores", "1",
+         "--max-ratio", "100", "--same-work-config", str(same), "--output", str(out)]
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    assert sorted(result["ours_same_work"]["steps_s"]) == ["train/cnn/seed-1", "train/overfit/seed-1"]
+    assert result["comparison"]["same_work_ours_s"] == result["ours_same_work"]["wall_s"]
+    assert "measured with --same-work-config" in capsys.readouterr().out
 
 
 def test_a_baseline_without_a_workflow_is_refused(tmp_path: Path) -> None:

@@ -620,27 +620,41 @@ def time_checkout(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def pipeline_comparison(ours: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    """Both wall times and their ratio, as run and for the same work (the overfit model's extra seeds left out)."""
-    same_ours = ours["wall_s"] - ours["overfit_extra_seeds_s"]
+def pipeline_comparison(
+    ours: dict[str, Any], baseline: dict[str, Any], same_work: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Both wall times and their ratio, as run and for the same work.
+
+    The same work is measured when ``same_work`` is given: this checkout run again with a config that does
+    only the baseline's work (``--same-work-config``: the overfit model on one seed). Without it, the overfit
+    model's extra seeds' training times are subtracted, which is right only while every training job runs alone
+    (an overfit seed on one thread runs beside other steps, so its time does not add to the wall time one for
+    one: then give the config).
+    """
+    if same_work is not None:
+        same_ours, how = same_work["wall_s"], "measured with --same-work-config"
+    else:
+        same_ours, how = ours["wall_s"] - ours["overfit_extra_seeds_s"], "the extra seeds' training times subtracted"
     same_baseline = baseline["wall_s"] - baseline["overfit_extra_seeds_s"]
     return {
         "ratio": ours["wall_s"] / baseline["wall_s"],
         "same_work_ours_s": same_ours,
         "same_work_baseline_s": same_baseline,
         "same_work_ratio": same_ours / same_baseline,
+        "same_work_method": how,
+        "extra_work_s": ours["wall_s"] - same_ours,
     }
 
 
 def pipeline_lines(result: dict[str, Any]) -> list[str]:
     """The pipeline benchmark as plain-text lines: each checkout's times, then the comparison."""
     lines = []
-    for label in ("baseline", "ours"):
+    for label in ("baseline", "ours", "ours_same_work"):
         run = result.get(label)
         if run is None:
             continue
         lines.append(
-            f"{label:<9}{run['wall_s']:>8.0f} s wall-clock   {run['checkout']} (overfit extra seeds "
+            f"{label:<15}{run['wall_s']:>8.0f} s wall-clock   {run['checkout']} (overfit extra seeds "
             f"{run['overfit_extra_seeds_s']:.0f} s; CNN {100 * run['cnn_test_accuracy']:.2f} % after "
             f"{run['cnn_train_s'] or 0:.0f} s of training)"
         )
@@ -651,9 +665,12 @@ def pipeline_lines(result: dict[str, Any]) -> list[str]:
         target = result["targets"]["max_ratio"]
         lines.append(
             f"ratio ours / baseline: {c['ratio']:.2f} as run; {c['same_work_ratio']:.2f} for the same work "
-            f"({c['same_work_ours_s']:.0f} s against {c['same_work_baseline_s']:.0f} s, the overfit model's extra "
-            f"seeds left out; target <= {target:g})   {mark(c['same_work_ratio'] <= target)}"
+            f"({c['same_work_ours_s']:.0f} s against {c['same_work_baseline_s']:.0f} s, "
+            f"{c.get('same_work_method', 'the extra seeds subtracted')}; target <= {target:g})   "
+            f"{mark(c['same_work_ratio'] <= target)}"
         )
+        if "extra_work_s" in c:
+            lines.append(f"the work added since (the overfit model's extra seeds) costs {c['extra_work_s']:.0f} s")
     return lines
 
 
@@ -675,12 +692,14 @@ def run_pipeline(args: argparse.Namespace) -> None:
         result["baseline"] = time_checkout(args.baseline.resolve(), config, raw, args.cores, args.keep)
     ours = time_checkout(args.checkout.resolve(), args.config, raw, args.cores, args.keep, args.compare_with)
     result["ours"] = ours
+    if args.same_work_config is not None:
+        result["ours_same_work"] = time_checkout(args.checkout.resolve(), args.same_work_config, raw, args.cores, False)
     passed = {
         "time": ours["wall_s"] <= args.max_seconds,
         "cnn_accuracy": ours["cnn_test_accuracy"] >= args.min_accuracy,
     }
     if "baseline" in result:
-        result["comparison"] = pipeline_comparison(ours, result["baseline"])
+        result["comparison"] = pipeline_comparison(ours, result["baseline"], result.get("ours_same_work"))
         passed["ratio"] = result["comparison"]["same_work_ratio"] <= args.max_ratio
     result["targets"] = {"max_wall_s": args.max_seconds, "max_ratio": args.max_ratio, "min_accuracy": args.min_accuracy}
     result["passed"] = passed
@@ -925,6 +944,12 @@ def build_parser() -> ArgumentParser:
     pl.add_argument("--baseline", type=Path, help="a checkout of the previous version to time first, side by side")
     pl.add_argument(
         "--baseline-config", type=input_file, help="config for the baseline (default: its own config/config.yaml)"
+    )
+    pl.add_argument(
+        "--same-work-config",
+        type=input_file,
+        help="a config with which this checkout does only the baseline's work (the overfit model on one seed); "
+        "this checkout then runs a second time with it, and the same-work ratio uses that run's wall time",
     )
     pl.add_argument("--cores", type=int, default=4, help="snakemake --cores (default 4, as `make reports`)")
     pl.add_argument("--max-seconds", type=float, default=480.0, help="target wall time (default 480)")

@@ -249,6 +249,11 @@ def seed_runs(wildcards):
     return quoted(runs, "--run")
 
 
+def train_threads(wildcards):
+    """Threads of a training job: its model's ``threads`` setting (part of the recipe: see the schema)."""
+    return config["models"][wildcards.model]["threads"]
+
+
 def train_gpus(wildcards):
     """GPUs a training job asks for: one when the config says cuda (a cluster then schedules it on a GPU node)."""
     return 1 if config["models"]["device"] == "cuda" else 0

@@ -47,9 +47,10 @@ rule train:
         seed=r"\d+",
     conda:
         ENV
-    # 4 threads: with the default --cores 4 a training job runs alone, so the two trainings never compete for
-    # the CPU (train.py uses no more threads than the machine has cores).
-    threads: 4
+    # The model's threads setting: the CNN's 4 make it run alone under the default --cores 4; the overfit
+    # model's 1 lets its seeds run beside each other and the other steps (train.py uses no more threads than
+    # the machine has cores).
+    threads: train_threads
     # Measured on the full data: peak 1.1 GB (CNN). Its 6 epochs are half the images of the earlier 12-epoch recipe
     # (150 to 224 s of training on 2 cores); on the shared machine under heavy load they took 1,757 s.
     resources:
