@@ -376,3 +376,17 @@ def _fitted_styles(html: Path) -> str:
     fit.fit(page.etree_element, lay_out)
     part = next(element for element in page.etree_element.iter("div") if "fit-stretch" in element.get("class", ""))
     return " ".join(element.get("style") or "" for element in part.iter("p"))
+
+
+def test_next_scale_interpolates_extrapolates_and_keeps_within_the_limits() -> None:
+    from publish import fit
+
+    low, high = fit.STRETCH_LIMITS
+    # First try: along the block's own span (a block 2 pages long must grow 10 % to end 0.2 pages later).
+    assert fit.next_scale([(1.0, 5.5)], 5.7, 2.0) == pytest.approx(1.1)
+    # Between the nearest tries on either side of the target.
+    assert fit.next_scale([(1.0, 5.5), (1.1, 6.1)], 5.8, 2.0) == pytest.approx(1.05)
+    # Beyond the limits: the limit itself, once; then nothing more to try.
+    assert fit.next_scale([(1.0, 5.5)], 9.0, 2.0) == high
+    assert fit.next_scale([(1.0, 5.5), (high, 5.9)], 9.0, 2.0) is None
+    assert fit.next_scale([(1.0, 5.5)], 1.0, 2.0) == low

@@ -279,6 +279,13 @@ def test_every_fact_is_well_formed_and_true_to_its_numbers(scenario_runs, name):
         assert not any("seed" in text for key, text in f.items() if key not in ("description",)), f
     else:
         assert "seed 1" in f["loss_rise"] and "seed 1" in f["wrong_count"]
+    # The images that stay wrong: "more than its whole rise" exactly when their part exceeds a positive total
+    # (then the others' losses fall: a share over 100 % would read oddly).
+    values = result["facts"]["drivers"].get("values", {})
+    if "stayed_wrong_part" in values:
+        total, part = values["total"], values["stayed_wrong_part"]
+        assert ("more than its whole rise" in f["drivers"]) == (total > 0 and part > total), f["drivers"]
+    assert not re.search(r"carry 1\d\d %|carry [2-9]\d\d %", f["drivers"])
     # "Over-confidence" is concluded only where the temperature claim holds on every seed.
     v = verdicts(result)
     assert f["temperature_verdict"].startswith("So the rise") == (v["temperature_removes_rise"] == "supported")

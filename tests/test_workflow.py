@@ -127,6 +127,11 @@ def test_a_model_setting_overrides_only_that_key(tmp_path: Path) -> None:
     cnn = next(line for line in result.stdout.splitlines() if "models/train.py" in line and "--name cnn" in line)
     assert f"--epochs {defaults['cnn']['epochs']}" in cnn and "--batch-norm" in cnn
     assert f"--dropout {defaults['cnn']['dropout']}" in cnn
+    # Each model's threads setting is its job's thread count (the CNN's capped by the 2 cores these runs give).
+    assert f"--threads {defaults['overfit']['threads']} " in overfit
+    assert f"--threads {min(defaults['cnn']['threads'], 2)} " in cnn
+    threads = snakemake(tmp_path, "--dry-run", "--printshellcmds", config={"models": {"overfit": {"threads": 2}}})
+    assert any("--name overfit" in line and "--threads 2 " in line for line in threads.stdout.splitlines())
 
 
 def test_seeds_train_each_model_once_per_seed(tmp_path: Path) -> None:

@@ -907,6 +907,11 @@ def loss_facts(first: Mapping[str, Any], n: int) -> dict[str, Any]:
             (total <= 0, f"total loss change {total} <= 0",
              "The validation loss does not rise between these epochs, so there is no rise for the images that stay "
              "wrong to carry."),
+            (carried is not None and carried > 1, f"stayed-wrong share of the change {carried} > 1",
+             f"So the two curves are driven by different images: the {num(b + c)} images that flip decide the "
+             f"accuracy, while the images that stay wrong raise the loss by more than its whole rise: "
+             f"{signed(part, 3)} nats against {signed(total, 3)}, so the other images' losses, taken together, "
+             "fall."),
             (carried is not None and carried >= 0.5, f"stayed-wrong share of the change {carried} >= 0.5",
              f"So the two curves are driven by different images: the {num(b + c)} images that flip decide the "
              f"accuracy, while the images that stay wrong carry {pct(carried, 0)} of the change of the loss."),

@@ -401,8 +401,9 @@ def span_in_pages(element: Any, pages: list[PageView]) -> float:
 def next_scale(tried: list[tuple[float, float]], target: float, span: float) -> float | None:
     """The next scale to try for a block that should end at ``target`` (in pages, see ``end_position``), from
     the (scale, end) pairs ``tried``: between the two nearest tries on either side of the target when there
-    are such, else along the slope of the last two (at first: the block grows with its scale). ``None`` when
-    the scale would leave ``STRETCH_LIMITS`` or repeat a try."""
+    are such, else along the slope of the last two (at first: the block grows with its scale), held within
+    ``STRETCH_LIMITS`` (lines that wrap anew and blocks that move whole make the block grow faster than its
+    scale, so the limit itself is worth a try). ``None`` when that repeats a try."""
     below = [pair for pair in tried if pair[1] < target]
     above = [pair for pair in tried if pair[1] > target]
     if below and above:
@@ -411,9 +412,9 @@ def next_scale(tried: list[tuple[float, float]], target: float, span: float) -> 
         (s0, e0), (s1, e1) = tried[-2], tried[-1]
     else:
         (s0, e0), (s1, e1) = tried[-1], (tried[-1][0] + 1.0, tried[-1][1] + span)
-    scale = s0 + (target - e0) * (s1 - s0) / (e1 - e0)
     low, high = STRETCH_LIMITS
-    if not low <= scale <= high or any(abs(scale - done) < 1e-3 for done, _ in tried):
+    scale = min(max(s0 + (target - e0) * (s1 - s0) / (e1 - e0), low), high)
+    if any(abs(scale - done) < 1e-3 for done, _ in tried):
         return None
     return scale
 
