@@ -23,7 +23,7 @@ test: setup system-packages
 	$(BIN)/pytest -n auto --dist loadfile --durations=25
 
 ## test-slow: the slow tier: whole small runs of the workflow under changed settings, each page read against the
-## run's own outputs, and a second clean run compared byte for byte (tests/test_scenarios.py; about 20 minutes)
+## run's own outputs, and a second clean run compared byte for byte (tests/test_scenarios.py; about 6 minutes)
 test-slow: setup system-packages
 	$(BIN)/pytest -m slow
 
