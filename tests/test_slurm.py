@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kit.config import repository_schema, schema_defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 SCRIPT = ROOT / "tests" / "slurm" / "run_slurm_test.py"
@@ -52,7 +54,8 @@ def test_profile_keys_are_options_of_the_installed_snakemake(snakemake_help: str
     assert profile["slurm-init-seconds-before-status-checks"] == 1
     site = profile["default-resources"]
     assert site["slurm_account"] == "your-account" and site["slurm_partition"] == "your-partition"
-    assert profile["set-threads"]["train"] >= 1
+    # Training's threads are a model setting of the config, so that a cluster run gives a local run's bytes.
+    assert "set-threads" not in profile
 
 
 def test_every_profile_entry_is_commented() -> None:
@@ -113,15 +116,20 @@ def test_light_rules_are_local_and_heavy_rules_are_not() -> None:
 def test_dry_run_gives_cluster_jobs_the_profile_s_account_partition_and_resources(tmp_path: Path) -> None:
     output = dry_run(tmp_path)
     train = job_blocks(output, "train")
-    assert train
+    assert len(train) == 3, "the small config trains the CNN once and the overfit model on two seeds"
+    defaults = schema_defaults(repository_schema())["models"]
     for block in train:
-        assert "threads: 4" in block  # the profile's set-threads
+        # Each model's threads setting, as in a local run (the thread count is part of the recipe).
+        # (the dry run prints no threads line for one thread).
+        threads = defaults[re.search(r"wildcards: model=(\w+)", block).group(1)]["threads"]
+        assert (f"threads: {threads}" in block) if threads > 1 else ("threads:" not in block), block
         resources = block.split("resources:")[1]
         for expected in ("slurm_account=your-account", "slurm_partition=your-partition", "mem_mb=2000"):
             assert expected in resources, block
         assert not re.search(r"\bgpu=[1-9]", resources), block
-    for rule in ("prepare", "pca", "split"):
-        assert all("slurm_account=your-account" in block for block in job_blocks(output, rule)), rule
+    for rule in ("prepare", "pca_fit", "split"):
+        blocks = job_blocks(output, rule)
+        assert blocks and all("slurm_account=your-account" in block for block in blocks), rule
 
 
 def test_cuda_training_asks_for_a_gpu(tmp_path: Path) -> None:
@@ -129,8 +137,9 @@ def test_cuda_training_asks_for_a_gpu(tmp_path: Path) -> None:
     train = job_blocks(output, "train")
     assert train and all(re.search(r"\bgpu=1\b", block) for block in train), train
     # Only training needs the GPU.
-    for rule in ("prepare", "pca", "split"):
-        assert not any(re.search(r"\bgpu=[1-9]", block) for block in job_blocks(output, rule)), rule
+    for rule in ("prepare", "pca_fit", "split"):
+        blocks = job_blocks(output, rule)
+        assert blocks and not any(re.search(r"\bgpu=[1-9]", block) for block in blocks), rule
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -176,7 +185,7 @@ rule train:
 rule train:
     jobid: 4
 rule prepare:
-rule pca:
+rule pca_fit:
 rule split:
 localrule all:
 """
@@ -200,13 +209,13 @@ def write_slurm_side(folder: Path, ids: dict[str, list[str]], states: dict[str, 
     return logs, jobcomp
 
 
-IDS = {"puzzle": ["1"], "train": ["2", "3"], "prepare": ["4"], "pca": ["5"], "split": ["6"]}
+IDS = {"puzzle": ["1"], "train": ["2", "3"], "prepare": ["4"], "pca_fit": ["5"], "split": ["6"]}
 
 
 def test_cluster_jobs_pass_when_every_submitted_job_completed_in_slurm(tmp_path: Path) -> None:
     logs, jobcomp = write_slurm_side(tmp_path, IDS, {str(n): "COMPLETED" for n in range(1, 7)})
     summary = cluster_test.check_cluster_jobs(SNAKEMAKE_LOG, logs, jobcomp)
-    assert summary["cluster_jobs"] == {"pca": 1, "prepare": 1, "puzzle": 1, "split": 1, "train": 2}
+    assert summary["cluster_jobs"] == {"pca_fit": 1, "prepare": 1, "puzzle": 1, "split": 1, "train": 2}
     assert summary["local_jobs"] == {"all": 1, "fig_pca_components": 1}
     assert summary["slurm_job_ids"]["train"] == ["2", "3"]
     assert summary["slurm_completed"] == 6
@@ -237,11 +246,11 @@ def test_cluster_jobs_fail_on_a_job_that_did_not_run_in_slurm(tmp_path: Path, id
 
 
 def test_a_heavy_rule_run_locally_or_a_light_rule_on_the_cluster_fails(tmp_path: Path) -> None:
-    log = SNAKEMAKE_LOG.replace("rule pca:", "localrule pca:") + "rule report_pdf:\n"
+    log = SNAKEMAKE_LOG.replace("rule pca_fit:", "localrule pca_fit:") + "rule report_pdf:\n"
     logs, jobcomp = write_slurm_side(tmp_path, {**IDS, "report_pdf": ["7"]}, {str(n): "COMPLETED" for n in range(1, 8)})
     with pytest.raises(cluster_test.CheckFailedError) as error:
         cluster_test.check_cluster_jobs(log, logs, jobcomp)
-    assert "rule pca did not go through SLURM" in str(error.value)
+    assert "rule pca_fit did not go through SLURM" in str(error.value)
     assert "rule report_pdf went through SLURM" in str(error.value)
 
 

@@ -74,7 +74,7 @@ GPU_PARTITION = "gpu-test"
 ACCOUNT = "root"
 
 #: Rules whose jobs must go through SLURM (data preparation, PCA and training).
-MUST_BE_CLUSTER = ("prepare", "pca", "split", "train")
+MUST_BE_CLUSTER = ("prepare", "pca_fit", "split", "train")
 #: Rules whose jobs must run on the submitting machine (declared in ``localrules``).
 MUST_BE_LOCAL_PREFIXES = ("download", "fig_", "report_", "provenance", "index", "booklet", "rulegraph")
 
