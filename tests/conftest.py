@@ -90,6 +90,18 @@ def prepared_dataset(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def split_file(prepared_dataset: Path, tmp_path: Path) -> Path:
+    """A 50-image validation split of the 200 synthetic training images (models/split.py on ``prepared_dataset``)."""
+    from models import split
+
+    out = tmp_path / "split.npz"
+    split.main(
+        ["--data", str(prepared_dataset), "--size", "50", "--seed", "3", "--output", str(out), "--meta", f"{out}.json"]
+    )
+    return out
+
+
 def run_script(name: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``scripts/<name>`` as a user would, in a fresh interpreter, and return its result."""
     result = subprocess.run(

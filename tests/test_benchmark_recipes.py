@@ -11,18 +11,7 @@ pytest.importorskip("torch")
 
 from kit.cli import PipelineError
 from kit.config import repository_schema, schema_defaults
-from models import split as split
 from tools import benchmark as benchmark
-
-
-@pytest.fixture
-def split_file(prepared_dataset: Path, tmp_path: Path) -> Path:
-    """A 50-image validation split of the 200 synthetic training images."""
-    out = tmp_path / "split.npz"
-    split.main(
-        ["--data", str(prepared_dataset), "--size", "50", "--seed", "3", "--output", str(out), "--meta", f"{out}.json"]
-    )
-    return out
 
 
 def test_default_recipe_is_the_schema_default() -> None:

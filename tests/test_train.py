@@ -119,16 +119,6 @@ def test_split_refuses_a_missing_dataset_in_one_line(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def split_file(prepared_dataset: Path, tmp_path: Path) -> Path:
-    """A 50-image validation split of the 200 synthetic training images."""
-    out = tmp_path / "split.npz"
-    split.main(
-        ["--data", str(prepared_dataset), "--size", "50", "--seed", "3", "--output", str(out), "--meta", f"{out}.json"]
-    )
-    return out
-
-
 def train_argv(data: Path, split_path: Path, folder: Path, *extra: str, epochs: int = 2) -> list[str]:
     """Flags of a small, fast run writing into ``folder`` (the CNN's regularisation, smaller; ``extra`` overrides)."""
     argv = [

@@ -93,6 +93,20 @@ def walk(box: Any) -> Iterator[Any]:
         yield from walk(child)
 
 
+def detach(parent: Any, element: Any) -> Any:
+    """Take ``element`` out of ``parent`` (an ElementTree element), keeping the text that followed it (its
+    ``tail``) where it was; return the element, tail cleared, ready to insert elsewhere."""
+    siblings = list(parent)
+    position = siblings.index(element)
+    if position:
+        siblings[position - 1].tail = (siblings[position - 1].tail or "") + (element.tail or "")
+    else:
+        parent.text = (parent.text or "") + (element.tail or "")
+    parent.remove(element)
+    element.tail = None
+    return element
+
+
 def box_bottom(box: Any) -> float:
     """The bottom of a line (its line box) or of anything else that prints (its border box)."""
     if isinstance(box, boxes.LineBox):
@@ -265,14 +279,7 @@ class Fixer:
                 break
         if target is None or target[1].tag in HEADINGS:
             return False
-        parent = self.parent(element)
-        siblings = list(parent)
-        position = siblings.index(element)
-        if position:
-            siblings[position - 1].tail = (siblings[position - 1].tail or "") + (element.tail or "")
-        else:
-            parent.text = (parent.text or "") + (element.tail or "")
-        parent.remove(element)
+        detach(self.parent(element), element)
         container, sibling = target
         element.tail, sibling.tail = sibling.tail, "\n"
         container.insert(list(container).index(sibling) + 1, element)

@@ -44,7 +44,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
-from publish.fit import fit
+from publish.fit import detach, fit
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
@@ -259,14 +259,7 @@ def gather_appendix(root: Any) -> int:
         container.append(part)
     position = next((i + 1 for i, child in enumerate(part) if "part-title" in classes(child)), 0)
     for audit in audits:
-        parent = parents[audit]
-        index = list(parent).index(audit)
-        if index:
-            parent[index - 1].tail = (parent[index - 1].tail or "") + (audit.tail or "")
-        else:
-            parent.text = (parent.text or "") + (audit.tail or "")
-        parent.remove(audit)
-        audit.tail = "\n"
+        detach(parents[audit], audit).tail = "\n"
         part.insert(position, audit)
         position += 1
     return len(audits)
@@ -281,13 +274,7 @@ def answers_last(root: Any) -> bool:
     part = next((element for element in root.iter() if "appendix-part" in classes(element)), None)
     if answers is None or part is None or answers in part.iter():
         return False
-    parent = parents[answers]
-    index = list(parent).index(answers)
-    if index:
-        parent[index - 1].tail = (parent[index - 1].tail or "") + (answers.tail or "")
-    else:
-        parent.text = (parent.text or "") + (answers.tail or "")
-    parent.remove(answers)
+    detach(parents[answers], answers)
     holder = parents[part]
     answers.tail = part.tail
     part.tail = "\n"

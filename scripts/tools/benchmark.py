@@ -371,14 +371,8 @@ def run_train(args: argparse.Namespace) -> None:
 
 #: The CNN recipe before issue 15 (12 epochs x 50,000 images = 600,000 images seen): the reference row.
 REFERENCE_RECIPE: dict[str, Any] = {
+    **{key: value for key, value in BENCH_SETTINGS.items() if key != "seed"},
     "name": "cnn",
-    "channels": (32, 64),
-    "hidden": 128,
-    "batch_norm": True,
-    "dropout": 0.25,
-    "weight_decay": 5e-4,
-    "augment": False,
-    "train_size": None,
     "epochs": 12,
     "batch_size": 128,
     "learning_rate": 3e-3,
