@@ -430,8 +430,8 @@ def one_chart(data, info, args):
     return fig
 
 
-@pytest.mark.parametrize(("draw", "narrowed"), [(side_by_side, False), (one_chart, True)])
-def test_by_default_the_frame_keeps_a_phone_drawing_only_in_one_column(tmp_path, draw, narrowed) -> None:
+def with_phone_drawing(tmp_path: Path, draw) -> dict[str, str]:
+    """Run the figure frame with ``draw`` and ``--narrow``; the paths of its SVG, sidecar and phone drawing."""
     (tmp_path / "in.txt").write_text("1\n")
     out = {suffix: str(tmp_path / f"f{suffix}") for suffix in (".svg", ".json", ".narrow.svg")}
     figure_main(
@@ -442,6 +442,12 @@ def test_by_default_the_frame_keeps_a_phone_drawing_only_in_one_column(tmp_path,
         describe=lambda d, a: {"title": "T", "alt": "A."},
         draw=draw,
     )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(("draw", "narrowed"), [(side_by_side, False), (one_chart, True)])
+def test_by_default_the_frame_keeps_a_phone_drawing_only_in_one_column(tmp_path, draw, narrowed) -> None:
+    out = with_phone_drawing(tmp_path, draw)
     narrow = Path(out[".narrow.svg"]).read_text()
     assert ('width="270pt"' in narrow) is narrowed
     assert (narrow == Path(out[".svg"]).read_text()) is not narrowed  # else the desktop drawing: a phone scrolls it
@@ -459,16 +465,7 @@ def small_text(data, info, args):
 
 
 def test_a_phone_drawing_has_no_text_under_7_pt(tmp_path) -> None:
-    (tmp_path / "in.txt").write_text("1\n")
-    out = {suffix: str(tmp_path / f"f{suffix}") for suffix in (".svg", ".json", ".narrow.svg")}
-    figure_main(
-        ["--numbers", str(tmp_path / "in.txt"), "--output", out[".svg"], "--meta", out[".json"], "--narrow",
-         out[".narrow.svg"]],
-        "A figure.",
-        inputs=[Input("numbers", "any file")],
-        describe=lambda d, a: {"title": "T", "alt": "A."},
-        draw=small_text,
-    )  # fmt: skip
+    out = with_phone_drawing(tmp_path, small_text)
     desktop, narrow = Path(out[".svg"]).read_text(), Path(out[".narrow.svg"]).read_text()
     assert check_site.svg_text_pt(desktop) == pytest.approx(5.0)  # the page keeps the sizes it was given
     assert check_site.svg_text_pt(narrow) == pytest.approx(plotstyle.NARROW_MIN_TEXT_PT)
