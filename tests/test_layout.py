@@ -390,3 +390,122 @@ def test_next_scale_interpolates_extrapolates_and_keeps_within_the_limits() -> N
     assert fit.next_scale([(1.0, 5.5)], 9.0, 2.0) == high
     assert fit.next_scale([(1.0, 5.5), (high, 5.9)], 9.0, 2.0) is None
     assert fit.next_scale([(1.0, 5.5)], 1.0, 2.0) == low
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parts fitted alone (class fit-part), and the fit cache
+# --------------------------------------------------------------------------------------------------------
+
+
+def parts_page(folder: Path, parts: list[str], part_class: str = "fit-part") -> Path:
+    """A booklet-like page: ``main`` holding one section per part, each starting on a new page."""
+    sections = "".join(
+        f'<section class="{part_class}" style="break-before: page"><h1>Part {number}</h1>{body}</section>'
+        for number, body in enumerate(parts, start=1)
+    )
+    path = page(folder, "")  # the figure file beside it
+    path.write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Parts</title>'
+        f'<meta name="author" content="Tester"></head><body><main>{sections}</main></body></html>',
+        encoding="utf-8",
+    )
+    return path
+
+
+def render_counting(html: Path, cache: Path | None, monkeypatch) -> tuple[bytes, list[int]]:
+    """The PDF bytes of ``html`` (fitted, with ``cache``) and the page count of every layout pass it took."""
+    import weasyprint
+
+    from publish import render_pdf
+
+    passes: list[int] = []
+    original = weasyprint.HTML.render
+
+    def counted(self, *args, **kwargs):
+        document = original(self, *args, **kwargs)
+        passes.append(len(document.pages))
+        return document
+
+    monkeypatch.setattr(weasyprint.HTML, "render", counted)
+    pdf_bytes = render_pdf.render_pdf(html, [html.parent], "A4", PRINT_CSS, fit_cache=cache)
+    monkeypatch.setattr(weasyprint.HTML, "render", original)
+    return pdf_bytes, passes
+
+
+def three_parts(spill: int) -> list[str]:
+    """Parts with holes to fix (a figure pushed off a page) and a last part that spills ``spill`` lines onto a
+    last page of its own (set tighter then)."""
+    rows = "".join(f"<p>Closing line {i}.</p>" for i in range(spill))
+    return [
+        ink(150) + figure("one") + FILLER * 5,
+        FILLER + ink(120) + figure("two") + FILLER * 4,
+        rows,
+    ]
+
+
+@needs_poppler
+def test_parts_fitted_alone_print_as_the_whole_document_fitted_at_once(tmp_path, monkeypatch) -> None:
+    """Fitting each part alone (fit-part) gives the very PDF that fitting the whole document gives, holes fixed
+    and the nearly empty last page avoided, in passes over single parts instead of the whole."""
+    from tools import layout
+
+    # How many one-line paragraphs fill a page, on this system's fonts; the last part spills 2 lines.
+    lines = page_texts(pdf(parts_page(tmp_path / "lines", ["".join(f"<p>Closing line {i}.</p>" for i in range(90))]),
+                           fit=False))[0].count("Closing line")  # fmt: skip
+    bodies = three_parts(lines + 2)
+    # Same length of markup on both sides ("fit-part" / "no-part"), so only the fitting differs.
+    whole = parts_page(tmp_path / "whole", bodies, part_class="no-part")
+    alone = parts_page(tmp_path / "alone", bodies)
+    plain = pdf(alone, tmp_path / "plain.pdf", fit=False)
+    shares = layout.blank_shares(plain)
+    assert max(shares[:-1]) > 0.25 and shares[-1] > 0.75, f"the test needs holes and a near-empty end: {shares}"
+    whole_pdf, whole_passes = render_counting(whole, None, monkeypatch)
+    alone_pdf, alone_passes = render_counting(alone, None, monkeypatch)
+    assert alone_pdf == whole_pdf
+    fitted = tmp_path / "fitted.pdf"
+    fitted.write_bytes(alone_pdf)
+    assert layout.check(fitted, max_blank_last=0.75, part_ends=True).problems == []
+    # Whole-document passes: the fitted whole document is laid out once, every other pass is one part alone.
+    total = len(page_texts(fitted)) - 1
+    assert alone_passes[-1] == total and all(count < total for count in alone_passes[:-1])
+    assert all(count >= total for count in whole_passes[:-1]), "without parts, every pass is the whole document"
+
+
+@needs_poppler
+def test_the_fit_cache_reuses_unchanged_parts_and_gives_the_same_bytes(tmp_path, monkeypatch) -> None:
+    """A second build takes every fitted part from the cache (one layout, of the whole); a part whose text or
+    images changed is fitted again, the others are not; the bytes are always those of a build without cache."""
+    from publish import render_pdf
+
+    bodies = three_parts(3)
+    html = parts_page(tmp_path / "site", bodies)
+    cache = tmp_path / "cache"
+    fresh, _ = render_counting(html, None, monkeypatch)
+    cold, cold_passes = render_counting(html, cache, monkeypatch)
+    assert cold == fresh and len(list(cache.glob("*.xml"))) == 3
+    warm, warm_passes = render_counting(html, cache, monkeypatch)
+    assert warm == fresh and len(warm_passes) == 1 < len(cold_passes)
+
+    # One part's text changes: that part alone is fitted again (its passes are shorter than the whole).
+    html.write_text(html.read_text(encoding="utf-8").replace("Closing line 0.", "Closing line nought."), "utf-8")
+    edited, passes = render_counting(html, cache, monkeypatch)
+    assert edited == render_pdf.render_pdf(html, [html.parent], "A4", PRINT_CSS)
+    assert len(passes) == 2 and passes[0] < passes[1], "the edited part alone, then the whole"
+
+    # The figure file changes (same name, taller drawing): the parts showing it are fitted again.
+    (html.parent / "tall.svg").write_text(TALL_SVG.replace('height="400"', 'height="500"'), encoding="utf-8")
+    _, passes = render_counting(html, cache, monkeypatch)
+    assert len(passes) >= 3, "parts 1 and 2 show the figure"
+    assert len(list(cache.glob("*.xml"))) == 3, "the cache keeps only this build's parts"
+
+
+def test_parts_must_share_one_holder() -> None:
+    import xml.etree.ElementTree as ET
+
+    from publish import fit
+
+    root = ET.fromstring(
+        '<html><body><main><section class="fit-part"/></main><div><section class="fit-part"/></div></body></html>'
+    )
+    with pytest.raises(ValueError, match="children of one element"):
+        fit.fit_parts(root, lambda: None, fit.FIT_BLANK, None)

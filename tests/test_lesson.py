@@ -361,10 +361,18 @@ def booklet(tmp_path) -> dict:
 
 def test_the_booklet_gathers_answers_and_audits_into_one_part_each(booklet) -> None:
     html = booklet["html"].read_text(encoding="utf-8")
-    chapters = html[html.index('<section class="booklet-explainer"') : html.index('<section class="booklet-answers"')]
-    answers = html[html.index('<section class="booklet-answers"') : html.index('<section class="booklet-appendix"')]
-    appendix = html[html.index('<section class="booklet-appendix"') :]
-    assert html.count('class="booklet-appendix"') == 1 and html.count('class="booklet-answers"') == 1
+    chapters = html[
+        html.index('<section class="booklet-explainer fit-part"') : html.index(
+            '<section class="booklet-answers fit-part"'
+        )
+    ]
+    answers = html[
+        html.index('<section class="booklet-answers fit-part"') : html.index(
+            '<section class="booklet-appendix fit-part"'
+        )
+    ]
+    appendix = html[html.index('<section class="booklet-appendix fit-part"') :]
+    assert html.count('class="booklet-appendix fit-part"') == 1 and html.count('class="booklet-answers fit-part"') == 1
     # The chapters keep their lessons, without audits, answers, appendix or the handout link.
     assert "AUDIT-BODY" not in chapters and 'class="answer-list"' not in chapters and "METHOD." not in chapters
     assert "handout-link" not in chapters and 'class="part-title"' not in html
@@ -381,10 +389,16 @@ def test_the_booklet_gathers_answers_and_audits_into_one_part_each(booklet) -> N
     assert appendix.count("AUDIT-BODY") == 2 and appendix.count("METHOD.") == 2 and "SHARED-TABLES" not in html
     assert appendix.index("beta-appendix") < appendix.index('id="booklet-made"')
     # The cover: title (escaped), key figure, chapters; the contents leave out the takeaways.
-    cover = html[html.index('<section class="booklet-cover"') : html.index('<section class="booklet-contents"')]
+    cover = html[
+        html.index('<section class="booklet-cover fit-part"') : html.index('<section class="booklet-contents fit-part"')
+    ]
     assert "Booklet &lt;site&gt;" in cover and 'alt="A black &lt;rect&gt;"' in cover
     assert 'src="../figures/alpha/key.svg"' in cover and cover.count('<a href="#') == 2
-    contents = html[html.index('<section class="booklet-contents"') : html.index('<section class="booklet-explainer"')]
+    contents = html[
+        html.index('<section class="booklet-contents fit-part"') : html.index(
+            '<section class="booklet-explainer fit-part"'
+        )
+    ]
     assert "Key takeaways" not in contents and 'href="#alpha-one"' in contents and 'href="#booklet-answers"' in contents
 
 

@@ -353,7 +353,7 @@ def test_booklet_html_prefixes_ids_rewrites_links_and_rebases_images(booklet_inp
     html_path, _ = build_booklet(booklet_inputs)
     html = html_path.read_text(encoding="utf-8")
     for name in CHAPTERS:
-        assert f'<section class="booklet-explainer" id="{name}">' in html
+        assert f'<section class="booklet-explainer fit-part" id="{name}">' in html
         assert f'id="{name}-fig-one"' in html and f'href="#{name}-fig-one"' in html
         assert f'src="../figures/{name}/one.svg"' in html
         assert (html_path.parent / f"../figures/{name}/one.svg").is_file()

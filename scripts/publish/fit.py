@@ -22,18 +22,36 @@ booklet's chapter) keeps its short last page. A last page left nearly empty (mor
 few lines of the last part is avoided too: that part is set a little tighter (print.css's ``fit-tight-1`` and
 ``fit-tight-2`` classes), if that leaves no nearly empty page at the end.
 
+A document made of parts that each start on a page of their own (class ``fit-part``: the booklet's cover,
+contents, chapters, answers and appendix, children of one element) is fitted part by part first: each part is laid
+out alone, the others taken out of the tree for that while, so a pass costs a fraction of the whole booklet and a
+part with many holes no longer makes every other part be laid out again with it. A part starting on a new page
+lays out the same alone as in the document, so the whole document, laid out once after that, normally finds
+nothing left to fix (if it does, it fixes it as above). A ``FitCache`` keeps each fitted part under a digest of
+everything its layout depends on (its markup, the page's head and styles, the images it shows, this module's
+code, WeasyPrint's version): a booklet rebuilt after one chapter's template changed fits that chapter alone and
+takes the others as they were fitted before, the same parts in the same bytes as a run without the cache.
+
 The fixes act on WeasyPrint's parsed copy of the page only: the HTML file a browser reads is unchanged. The same
 page always gets the same fixes, so the PDF stays byte for byte the same.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import weasyprint
 from weasyprint.formatting_structure import boxes
+
+from kit.io import atomic_path
 
 #: A page may be at most this share blank below its last line before ``fit`` steps in (the layout check in
 #: scripts/tools/layout.py allows 25 %, measured on the printed page; this leaves room for rounding).
@@ -49,6 +67,8 @@ TIGHTER = ("fit-tight-1", "fit-tight-2")
 #: The class of a block whose type may be scaled to fill the page before a forced break (base.html.j2 gives it to
 #: the appendix), and the least and most it is scaled: beyond these the setting would look out of place.
 STRETCH_CLASS = "fit-stretch"
+#: The class of a part that starts on a page of its own and is fitted alone first (see the module's doc).
+PART_CLASS = "fit-part"
 STRETCH_LIMITS = (0.85, 1.15)
 #: How far above the foot of the page before a shrunk block aims to end (a share of the body's height).
 SLACK_PAGE = 0.04
@@ -307,18 +327,27 @@ class Fixer:
         return self.shrink(block, room, need, LAST_RESORT_SCALE)
 
 
-def fit(root: Any, lay_out: Callable[[], Any], max_blank: float = FIT_BLANK) -> Any:
+def fit(
+    root: Any,
+    lay_out: Callable[[], Any],
+    max_blank: float = FIT_BLANK,
+    cache: FitCache | None = None,
+    lay_out_part: Callable[[], Any] | None = None,
+) -> Any:
     """Lay the document out with ``lay_out``, fix holes until none is left that can be fixed, and avoid a nearly
     empty last page (see the module's doc).
 
     ``root`` is the parsed page (``weasyprint.HTML(...).etree_element``) that ``lay_out`` renders; fixes change
-    it in place.
+    it in place. Parts (``PART_CLASS``) are fitted alone first with ``lay_out_part`` (default ``lay_out``; a
+    part alone links to pages of parts that are out of the tree, which the caller may want to hear nothing
+    of), or taken from ``cache`` when it holds them.
     """
+    fitted_alone = fit_parts(root, lay_out_part or lay_out, max_blank, cache)
     fixer = Fixer(root)
     document = fill_part_ends(fixer, lay_out, fix_holes(fixer, lay_out, max_blank), max_blank)
     pages = [view(page) for page in document.pages]
-    if len(pages) < 2 or pages[-1].blank <= NEAR_EMPTY or starts_part(pages[-1], pages[-2]):
-        return document
+    if fitted_alone or not nearly_empty_end(pages):
+        return document  # (parts fitted alone: the last one's last page was seen to then)
     opener = next(
         (
             part_opener(pages[i], pages[i - 1])
@@ -329,14 +358,27 @@ def fit(root: Any, lay_out: Callable[[], Any], max_blank: float = FIT_BLANK) -> 
     )
     if opener is None:
         return document
+    # Nothing helped: keep the first layout (a laid-out document no longer depends on the parsed page).
+    return tighten_end(fixer, lay_out, document, opener, max_blank) or document
+
+
+def nearly_empty_end(pages: list[PageView]) -> bool:
+    """Whether the last page is nearly empty (``NEAR_EMPTY``) and does not start a part of its own."""
+    return len(pages) >= 2 and pages[-1].blank > NEAR_EMPTY and not starts_part(pages[-1], pages[-2])
+
+
+def tighten_end(fixer: Fixer, lay_out: Callable[[], Any], document: Any, opener: Any, max_blank: float) -> Any:
+    """The layout with the last part (opened by ``opener``) set tighter, one ``TIGHTER`` class after the other,
+    as soon as that leaves no nearly empty last page; ``None`` when none does (the tree then holds the last
+    try: a caller that keeps the tree restores it)."""
+    pages = len(document.pages)
     original = opener.get("class")
     for name in TIGHTER:
         opener.set("class", f"{original} {name}" if original else name)
         tighter = fix_holes(fixer, lay_out, max_blank)
-        if len(tighter.pages) < len(pages) or view(tighter.pages[-1]).blank <= NEAR_EMPTY:
+        if len(tighter.pages) < pages or view(tighter.pages[-1]).blank <= NEAR_EMPTY:
             return tighter
-    # Nothing helped: keep the first layout (a laid-out document no longer depends on the parsed page).
-    return document
+    return None
 
 
 def fix_holes(fixer: Fixer, lay_out: Callable[[], Any], max_blank: float) -> Any:
@@ -483,3 +525,129 @@ def fill_part_ends(fixer: Fixer, lay_out: Callable[[], Any], document: Any, max_
                     node.attrib.pop("style", None)
                 else:
                     node.set("style", styles[key])
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parts fitted alone, and kept in a cache
+# --------------------------------------------------------------------------------------------------------
+
+
+def markup(element: Any) -> str:
+    """An element and what it holds as XML text, its tail left out (the tail belongs to the parent)."""
+    tail, element.tail = element.tail, None
+    try:
+        return ET.tostring(element, encoding="unicode")
+    finally:
+        element.tail = tail
+
+
+class FitCache:
+    """Fitted parts kept as files (``<digest>.xml``) in ``folder``, by a digest of what their layout depends on.
+
+    Why a cache: fitting takes several layout passes, and a writer who edits one chapter's template should
+    wait for that chapter only. Why it cannot change a result: the digest covers everything the part's layout
+    reads (see ``key``), so a part found in the cache is the part a fresh fit would make, and a change to any
+    of it is a miss. ``salt`` adds what the caller alone knows (the page size, the PDF options). Files are
+    written atomically, so runs side by side share the folder safely.
+    """
+
+    def __init__(self, folder: str | Path, salt: str, resource: Callable[[str], bytes]) -> None:
+        self.folder = Path(folder)
+        self.salt = salt
+        self.resource = resource  # the bytes of an image the part shows, by its src
+        self.hits = 0
+        self.misses = 0
+        self.used: set[str] = set()  # the keys this build read or wrote
+
+    def key(self, root: Any, part: Any, parents: dict[Any, Any], place: str) -> str:
+        """The digest of the part's markup and of everything around it that its layout reads: the page's head
+        (its style sheets), the elements that hold it (their classes and styles), the images it shows, this
+        module's code, WeasyPrint's version, and ``place`` (whether it is the last part, which is fitted more)."""
+        digest = hashlib.sha256()
+        for chunk in (self.salt, place, weasyprint.__version__, Path(__file__).read_text(encoding="utf-8")):
+            digest.update(chunk.encode() + b"\0")
+        head = root.find("head")
+        digest.update((markup(head) if head is not None else "").encode() + b"\0")
+        holder = parents.get(part)
+        while holder is not None:
+            digest.update(repr((holder.tag, sorted(holder.attrib.items()))).encode() + b"\0")
+            holder = parents.get(holder)
+        digest.update(markup(part).encode() + b"\0")
+        for image in part.iter("img"):
+            source = image.get("src") or ""
+            if not source.startswith("data:"):
+                digest.update(hashlib.sha256(self.resource(source)).digest())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Any:
+        """The fitted part stored under ``key``, or ``None``."""
+        path = self.folder / f"{key}.xml"
+        if not path.is_file():
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.used.add(key)
+        return ET.fromstring(path.read_text(encoding="utf-8"))
+
+    def put(self, key: str, part: Any) -> None:
+        """Keep a fitted part under ``key``."""
+        with atomic_path(self.folder / f"{key}.xml") as tmp:
+            tmp.write_text(markup(part), encoding="utf-8")
+        self.used.add(key)
+
+    def prune(self) -> None:
+        """Delete the parts this build did not use (older versions of its parts): the folder stays the size of
+        one build."""
+        for path in self.folder.glob("*.xml"):
+            if path.stem not in self.used:
+                path.unlink(missing_ok=True)
+
+
+@contextmanager
+def alone(holder: Any, part: Any) -> Iterator[None]:
+    """Leave ``part`` the only child of ``holder`` for the block's duration (its siblings, with their tails,
+    come back in place afterwards)."""
+    children = list(holder)
+    holder[:] = [part]
+    try:
+        yield
+    finally:
+        holder[:] = children
+
+
+def fit_parts(root: Any, lay_out: Callable[[], Any], max_blank: float, cache: FitCache | None) -> bool:
+    """Fit every part (``PART_CLASS``) alone, or take its fitted copy from ``cache``; False when there is none.
+
+    The parts must be the children of one element: each is laid out alone while the others are out of the tree.
+    Holes are fixed (``fix_holes``), and the last part, whose last page is the document's, is set tighter when
+    that page would be nearly empty (``tighten_end``), as ``fit`` does for a whole document.
+    """
+    parents = {child: parent for parent in root.iter() for child in parent}
+    parts = [element for element in root.iter() if PART_CLASS in (element.get("class") or "").split()]
+    if len({id(parents[part]) for part in parts}) > 1:
+        raise ValueError(f"the {PART_CLASS} blocks must be the children of one element")
+    for number, part in enumerate(parts, start=1):
+        holder, last = parents[part], number == len(parts)
+        key = cache.key(root, part, parents, f"last part: {last}") if cache is not None else None
+        fitted = cache.get(key) if cache is not None and key is not None else None
+        if fitted is None:
+            fitted = fit_alone(root, holder, part, lay_out, max_blank, last)
+            if cache is not None and key is not None:
+                cache.put(key, fitted)
+        fitted.tail = part.tail
+        holder[list(holder).index(part)] = fitted
+    return bool(parts)
+
+
+def fit_alone(root: Any, holder: Any, part: Any, lay_out: Callable[[], Any], max_blank: float, last: bool) -> Any:
+    """The part fitted alone (``part`` itself, changed in place, or a copy of it as it was when setting the last
+    part tighter did not help)."""
+    with alone(holder, part):
+        fixer = Fixer(root)
+        document = fix_holes(fixer, lay_out, max_blank)
+        if not last or not nearly_empty_end([view(page) for page in document.pages]):
+            return part
+        before = copy.deepcopy(part)
+        if tighten_end(fixer, lay_out, document, part, max_blank) is not None:
+            return part
+    return before

@@ -14,7 +14,9 @@ a subsection per explainer (headings one level down), followed by one summary of
 files (data checksums, package versions, git commits, run times) in place of each page's own tables
 (``class="provenance-shared"``). The cover shows the title, a key figure (``--cover-figure``) and the contents.
 The PDF is written by ``publish/render_pdf.py``'s renderer: tagged PDF/UA-1, the same reproducible bytes on
-every run, only files under ``--allow`` folders, and its fitting pass against holes at the feet of pages.
+every run, only files under ``--allow`` folders, and its fitting pass against holes at the feet of pages. The
+cover, the contents, each chapter, the answers and the appendix start on pages of their own, so the fitting pass
+fits each alone, and ``--fit-cache`` keeps the fitted ones for the next build (publish/fit.py).
 
 Usage (as the Snakemake rule calls it)::
 
@@ -24,7 +26,7 @@ Usage (as the Snakemake rule calls it)::
         --templates-dir templates --site-title "Machine learning explainers" --site-author "ML explainers pipeline" \\
         --html-output results/booklet/booklet.html --output results/reports/booklet.pdf \\
         --allow results --allow templates --page-size A4 --stylesheet templates/print.css \
-        --cover-figure results/figures/pca/components.svg
+        --cover-figure results/figures/pca/components.svg --fit-cache results/booklet/fit-cache
 """
 
 from __future__ import annotations
@@ -400,6 +402,14 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--cover-figure", type=input_file, help="the key figure on the cover (an SVG with its .json sidecar)"
     )
+    parser.add_argument(
+        "--fit-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder keeping the fitted parts (publish.fit.FitCache): after one chapter changed, only it is "
+        "fitted again; the PDF is the same with or without it",
+    )
     return parser
 
 
@@ -423,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     document = booklet_html(chapters, provenance, site, args.templates_dir or TEMPLATES_DIR, cover)
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")
-    pdf = render_pdf(html_output, args.allow or [], args.page_size, args.stylesheet, gather=False)
+    pdf = render_pdf(
+        html_output, args.allow or [], args.page_size, args.stylesheet, gather=False, fit_cache=args.fit_cache
+    )
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)
 

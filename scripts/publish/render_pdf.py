@@ -44,7 +44,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
-from publish.fit import detach, fit
+from publish.fit import FitCache, detach, fit
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
@@ -53,6 +53,8 @@ PDF_VARIANT = "pdf/ua-1"
 #: WeasyPrint options for both layout and output (tags asked for explicitly: the variant only fills options
 #: left at ``None``, and ``pdf_tags`` defaults to ``False``).
 PDF_OPTIONS: dict[str, Any] = {"pdf_variant": PDF_VARIANT, "pdf_tags": True}
+#: How WeasyPrint's message about a link to a missing element starts (``target-counter`` of an absent id).
+UNDEFINED_ANCHOR = "Content discarded: target points to undefined anchor"
 
 
 class RefusedURLError(FatalURLFetchingError):
@@ -282,6 +284,16 @@ def answers_last(root: Any) -> bool:
     return True
 
 
+def allowed_bytes(fetcher: SafeFetcher, html_path: Path, source: str) -> bytes:
+    """The bytes of a file a page refers to (an image's ``src``, relative to the page), for the fit cache's key;
+    empty for a file that is missing or outside the allowed folders (the render refuses those anyway)."""
+    path = fetcher.allowed_path((html_path.resolve().parent / unquote(urlsplit(source).path)).as_uri())
+    try:
+        return path.read_bytes() if path is not None else b""
+    except OSError:
+        return b""
+
+
 def render_pdf(
     html_path: str | Path,
     allowed: Sequence[str | Path],
@@ -289,13 +301,15 @@ def render_pdf(
     stylesheet: str | Path | None = None,
     fit_pages: bool = True,
     gather: bool = True,
+    fit_cache: str | Path | None = None,
 ) -> bytes:
     """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
 
     Unless ``gather`` is false (the booklet gathers its parts itself), the page's audits move to its appendix
     (``gather_appendix``) and the answers after it (``answers_last``); unless ``fit_pages`` is false, the
     fitting pass closes the holes at the feet of pages
-    (``publish.fit``). Fails if any resource was refused or could not be loaded.
+    (``publish.fit``); ``fit_cache`` names a folder where it keeps fitted parts (``publish.fit.FitCache``).
+    Fails if any resource was refused or could not be loaded.
     """
     html_path = Path(html_path)
     if not html_path.is_file():
@@ -321,7 +335,26 @@ def render_pdf(
                 page.wrapper_element = cssselect2.ElementWrapper.from_html_root(page.etree_element)
                 return page.render(stylesheets=[stylesheet], **PDF_OPTIONS)
 
-            document = fit(page.etree_element, lay_out) if fit_pages else lay_out()
+            cache = None
+            if fit_cache is not None:
+                salt = f"{page_size_css(page_size)}\n{sorted(PDF_OPTIONS.items())}"
+                cache = FitCache(fit_cache, salt, lambda source: allowed_bytes(fetcher, html_path, source))
+
+            def lay_out_part() -> Any:
+                # A part laid out alone links to pages of the parts taken out (the contents, "see page n"):
+                # WeasyPrint logs those links as errors; the whole document, laid out last, checks them.
+                logged = len(errors.messages)
+                document = lay_out()
+                errors.messages[logged:] = [
+                    message for message in errors.messages[logged:] if not message.startswith(UNDEFINED_ANCHOR)
+                ]
+                return document
+
+            document = (
+                fit(page.etree_element, lay_out, cache=cache, lay_out_part=lay_out_part) if fit_pages else lay_out()
+            )
+            if cache is not None:
+                cache.prune()
             check_metadata(html_path, document.metadata)
             pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
         except RefusedURLError as exc:
