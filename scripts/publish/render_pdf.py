@@ -13,7 +13,8 @@ that the web page folds in place; see macros.html.j2) move into its print append
 which runs on after the lesson), the answers to the exercises move after it (print.css starts them on a page of
 their own, the last), and a fitting pass (``publish.fit``) closes the holes that figures and other
 unbreakable blocks leave when they move to the next page. Both act on WeasyPrint's parsed copy of the page; the
-HTML file is unchanged. ``--no-fit`` prints without the fitting pass.
+HTML file is unchanged. ``--no-fit`` prints without the fitting pass. The figures are drawn through
+``publish.svgdraw``'s memos (the same bytes in about half the time).
 
 Every resource the page asks for goes through ``SafeFetcher``: only ``data:`` URLs and local files inside the
 ``--allow`` folders are read. Anything else (the network, ``/etc/passwd``, a ``../`` escape, a symlink out of
@@ -45,6 +46,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
 from publish.fit import FitCache, detach, fit
+from publish.svgdraw import faster_svg_drawing
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
@@ -322,7 +324,7 @@ def render_pdf(
     fetcher = SafeFetcher(allowed)
     stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
     refused_during_render: str | None = None
-    with collect_weasyprint_errors() as errors, fixed_font_timestamps():
+    with collect_weasyprint_errors() as errors, fixed_font_timestamps(), faster_svg_drawing():
         try:
             base_url = html_path.resolve().as_uri()
             page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
