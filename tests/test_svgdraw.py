@@ -92,10 +92,11 @@ def test_checked_against_the_pinned_weasyprint() -> None:
 
 
 def test_same_pdf_bytes_with_the_memos_and_they_are_hit(figure_page: Path) -> None:
-    plain = render_pdf(figure_page, [figure_page.parent], fit_pages=False)
+    plain = render_pdf(figure_page, [figure_page.parent], fit_pages=False, svg_memos=())
     with faster_svg_drawing() as stats:
-        memoised = render_pdf(figure_page, [figure_page.parent], fit_pages=False)
+        memoised = render_pdf(figure_page, [figure_page.parent], fit_pages=False, svg_memos=())
     assert memoised == plain
+    assert render_pdf(figure_page, [figure_page.parent], fit_pages=False) == plain, "render_pdf's own default"
     # The glyphs repeat within the plot and the plot is drawn twice; the zigzag is used three times.
     for name in ("path", "transform", "size", "color", "parse_url", "href", "get_child"):
         assert stats.hits[name] > 0, (name, stats)
@@ -103,10 +104,10 @@ def test_same_pdf_bytes_with_the_memos_and_they_are_hit(figure_page: Path) -> No
 
 
 def test_each_memo_alone_keeps_the_bytes(figure_page: Path) -> None:
-    plain = render_pdf(figure_page, [figure_page.parent], fit_pages=False)
+    plain = render_pdf(figure_page, [figure_page.parent], fit_pages=False, svg_memos=())
     for name in ("path", "get_child"):  # the two that replay or search, rather than return a value
         with faster_svg_drawing([name]) as stats:
-            assert render_pdf(figure_page, [figure_page.parent], fit_pages=False) == plain, name
+            assert render_pdf(figure_page, [figure_page.parent], fit_pages=False, svg_memos=()) == plain, name
         assert stats.hits[name] > 0
         assert sum(stats.hits.values()) == stats.hits[name], "only the chosen memo is used"
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -46,7 +46,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
 from publish.fit import FitCache, detach, fit
-from publish.svgdraw import faster_svg_drawing
+from publish.svgdraw import MEMOS, faster_svg_drawing
 
 PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The PDF flavour written: tagged PDF for accessibility (PDF/UA-1, PDF 1.7), which screen readers and
@@ -304,6 +304,7 @@ def render_pdf(
     fit_pages: bool = True,
     gather: bool = True,
     fit_cache: str | Path | None = None,
+    svg_memos: Collection[str] = MEMOS,
 ) -> bytes:
     """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
 
@@ -311,6 +312,7 @@ def render_pdf(
     (``gather_appendix``) and the answers after it (``answers_last``); unless ``fit_pages`` is false, the
     fitting pass closes the holes at the feet of pages
     (``publish.fit``); ``fit_cache`` names a folder where it keeps fitted parts (``publish.fit.FitCache``).
+    The figures are drawn with ``svg_memos`` (``publish.svgdraw``; none: WeasyPrint's own code, to compare).
     Fails if any resource was refused or could not be loaded.
     """
     html_path = Path(html_path)
@@ -324,7 +326,7 @@ def render_pdf(
     fetcher = SafeFetcher(allowed)
     stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
     refused_during_render: str | None = None
-    with collect_weasyprint_errors() as errors, fixed_font_timestamps(), faster_svg_drawing():
+    with collect_weasyprint_errors() as errors, fixed_font_timestamps(), faster_svg_drawing(svg_memos):
         try:
             base_url = html_path.resolve().as_uri()
             page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
