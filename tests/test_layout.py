@@ -498,6 +498,13 @@ def test_the_fit_cache_reuses_unchanged_parts_and_gives_the_same_bytes(tmp_path,
     assert len(passes) >= 3, "parts 1 and 2 show the figure"
     assert len(list(cache.glob("*.xml"))) == 3, "the cache keeps only this build's parts"
 
+    # A damaged entry is a miss: that part is fitted again and written anew, the bytes unchanged.
+    damaged = sorted(cache.glob("*.xml"))[0]
+    damaged.write_text("<section", encoding="utf-8")
+    again, passes = render_counting(html, cache, monkeypatch)
+    assert again == render_pdf.render_pdf(html, [html.parent], "A4", PRINT_CSS) and len(passes) >= 2
+    assert damaged.read_text(encoding="utf-8").startswith("<section ")
+
 
 def test_parts_must_share_one_holder() -> None:
     import xml.etree.ElementTree as ET

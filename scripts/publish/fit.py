@@ -545,10 +545,11 @@ class FitCache:
     """Fitted parts kept as files (``<digest>.xml``) in ``folder``, by a digest of what their layout depends on.
 
     Why a cache: fitting takes several layout passes, and a writer who edits one chapter's template should
-    wait for that chapter only. Why it cannot change a result: the digest covers everything the part's layout
-    reads (see ``key``), so a part found in the cache is the part a fresh fit would make, and a change to any
-    of it is a miss. ``salt`` adds what the caller alone knows (the page size, the PDF options). Files are
-    written atomically, so runs side by side share the folder safely.
+    wait for that chapter only. Why it does not change a result: the digest covers everything the part's layout
+    reads from the page and its files (see ``key``), so a part found in the cache is the part a fresh fit would
+    make, and a change to any of it is a miss. The fonts installed on the machine are not in it: a clean
+    ``results/`` starts the cache afresh. ``salt`` adds what the caller alone knows (the page size, the PDF
+    options). Files are written atomically, and an unreadable one counts as a miss.
     """
 
     def __init__(self, folder: str | Path, salt: str, resource: Callable[[str], bytes]) -> None:
@@ -585,9 +586,14 @@ class FitCache:
         if not path.is_file():
             self.misses += 1
             return None
+        try:
+            fitted = ET.fromstring(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ET.ParseError):
+            self.misses += 1
+            return None  # damaged (cut short, edited): fitted again and written anew
         self.hits += 1
         self.used.add(key)
-        return ET.fromstring(path.read_text(encoding="utf-8"))
+        return fitted
 
     def put(self, key: str, part: Any) -> None:
         """Keep a fitted part under ``key``."""
@@ -599,7 +605,7 @@ class FitCache:
         """Delete the parts this build did not use (older versions of its parts): the folder stays the size of
         one build."""
         for path in self.folder.glob("*.xml"):
-            if path.stem not in self.used:
+            if path.stem not in self.used and not path.name.startswith("."):  # (a write under way elsewhere)
                 path.unlink(missing_ok=True)
 
 
