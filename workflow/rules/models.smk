@@ -45,12 +45,12 @@ rule train:
     wildcard_constraints:
         model="|".join(MODELS),
         seed=r"\d+",
+    priority: train_priority
     conda:
         ENV
     # The model's threads setting, at most the machine's cores (train.py uses no more): the CNN's take the
     # whole of a 2-core machine and start first; the overfit model's 1 lets its seeds run beside the rest.
     threads: train_threads
-    priority: train_priority
     # Measured on the full data: peak 1.1 GB (CNN). Its 6 epochs are half the images of the earlier 12-epoch recipe
     # (150 to 224 s of training on 2 cores); on the shared machine under heavy load they took 1,757 s.
     resources:
