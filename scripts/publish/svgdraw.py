@@ -159,40 +159,9 @@ def copy_matrix(matrix: Matrix) -> Matrix:
     return Matrix(matrix=[list(row) for row in matrix])
 
 
-def memoised_transform(original: Callable[..., Matrix], stats: MemoStats) -> Callable[..., Matrix]:
-    """A stand-in for ``weasyprint.svg.utils.transform`` that parses each distinct transform once."""
-    memo: dict[tuple[Any, ...], Matrix] = {}
-
-    def transform(transform_string: Any, transform_origin: Any, font_size: Any, normalized_diagonal: Any) -> Matrix:
-        """The transform's matrix: a new copy of the one computed for the same arguments."""
-        key = (transform_string, transform_origin, repr(font_size), repr(normalized_diagonal))
-        if (matrix := memo.get(key)) is not None:
-            stats.hits["transform"] += 1
-            return copy_matrix(matrix)
-        stats.misses["transform"] += 1
-        matrix = original(transform_string, transform_origin, font_size, normalized_diagonal)
-        remember(memo, key, copy_matrix(matrix))
-        return matrix
-
-    return transform
-
-
-def memoised_size(original: Callable[..., Any], stats: MemoStats) -> Callable[..., Any]:
-    """A stand-in for ``weasyprint.svg.utils.size`` that resolves each distinct length once."""
-    memo: dict[tuple[Any, ...], Any] = {}
-
-    def size(string: Any, font_size: Any = None, percentage_reference: Any = None) -> Any:
-        """The length in pixels, as the original computed it for the same arguments."""
-        key = (type(string), string, repr(font_size), repr(percentage_reference))
-        if key in memo:
-            stats.hits["size"] += 1
-            return memo[key]
-        stats.misses["size"] += 1
-        value = original(string, font_size, percentage_reference)
-        remember(memo, key, value)
-        return value
-
-    return size
+def copy_declarations(parsed: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
+    """New lists of the normal and the important declarations (``Node.cascade`` may extend them)."""
+    return list(parsed[0]), list(parsed[1])
 
 
 def copy_color(color: Any) -> Any:
@@ -204,74 +173,32 @@ def copy_color(color: Any) -> Any:
     return new
 
 
-def memoised_color(original: Callable[[Any], Any], stats: MemoStats) -> Callable[[Any], Any]:
-    """A stand-in for ``weasyprint.svg.utils.color`` that parses each distinct colour once."""
-    memo: dict[Any, Any] = {}
+def pure_memo(
+    name: str, key: Callable[..., Any], copy: Callable[[Any], Any] | None = None
+) -> Callable[[Callable[..., Any], MemoStats], Callable[..., Any]]:
+    """What makes the stand-in of a pure WeasyPrint function: it computes each distinct call once.
 
-    def color(string: Any) -> Any:
-        """The parsed colour: a new copy of the one parsed from the same string."""
-        if string in memo:
-            stats.hits["color"] += 1
-            return copy_color(memo[string])
-        stats.misses["color"] += 1
-        value = original(string)
-        remember(memo, string, copy_color(value))
-        return value
+    ``key`` takes the function's arguments and returns what its result depends on. ``copy``, for a result that
+    callers change in place, gives a new copy of it: the memo keeps a copy and hands out copies, never its own.
+    """
 
-    return color
+    def make(original: Callable[..., Any], stats: MemoStats) -> Callable[..., Any]:
+        memo: dict[Any, Any] = {}
 
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
+            """The original's result for these arguments, computed once."""
+            found = key(*args, **kwargs)
+            if found in memo:
+                stats.hits[name] += 1
+                return copy(memo[found]) if copy else memo[found]
+            stats.misses[name] += 1
+            value = original(*args, **kwargs)
+            remember(memo, found, copy(value) if copy else value)
+            return value
 
-def memoised_parse_url(original: Callable[[Any], Any], stats: MemoStats) -> Callable[[Any], Any]:
-    """A stand-in for ``weasyprint.svg.utils.parse_url`` that parses each distinct URL once."""
-    memo: dict[Any, Any] = {}
+        return stand_in
 
-    def parse_url(url: Any) -> Any:
-        """The parsed URL (an immutable named tuple), as the original parsed it."""
-        if url in memo:
-            stats.hits["parse_url"] += 1
-            return memo[url]
-        stats.misses["parse_url"] += 1
-        value = original(url)
-        remember(memo, url, value)
-        return value
-
-    return parse_url
-
-
-def memoised_style(original: Callable[[Any], Any], stats: MemoStats) -> Callable[[Any], Any]:
-    """A stand-in for ``weasyprint.svg.css.parse_declarations`` that parses each distinct style once."""
-    memo: dict[Any, tuple[list[Any], list[Any]]] = {}
-
-    def parse_declarations(style: Any) -> tuple[list[Any], list[Any]]:
-        """The normal and important declarations, in new lists, as the original parsed them."""
-        if (parsed := memo.get(style)) is not None:
-            stats.hits["style"] += 1
-        else:
-            stats.misses["style"] += 1
-            parsed = original(style)
-            remember(memo, style, (list(parsed[0]), list(parsed[1])))
-            return parsed
-        return list(parsed[0]), list(parsed[1])
-
-    return parse_declarations
-
-
-def memoised_href(original: Callable[..., Any], stats: MemoStats) -> Callable[..., Any]:
-    """A stand-in for ``Node.get_href`` that resolves each distinct link once."""
-    memo: dict[tuple[Any, ...], Any] = {}
-
-    def get_href(self: Any, base_url: Any) -> Any:
-        """Get the href attribute, with or without a namespace."""
-        key = (self.get(XLINK_HREF), self.get("href"), base_url)
-        if key in memo:
-            stats.hits["href"] += 1
-            return memo[key]
-        stats.misses["href"] += 1
-        value = original(self, base_url)
-        remember(memo, key, value)
-        return value
-
-    return get_href
+    return make
 
 
 def indexed_get_child(original: Callable[..., Any], stats: MemoStats) -> Callable[..., Any]:
@@ -311,12 +238,39 @@ def indexed_get_child(original: Callable[..., Any], stats: MemoStats) -> Callabl
 #: For each memo: where WeasyPrint keeps the function (object or dict, and name; all replaced) and its stand-in.
 TARGETS: dict[str, tuple[tuple[tuple[Any, str], ...], Callable[[Any, MemoStats], Any]]] = {
     "path": (((weasyprint.svg.TAGS, "path"),), memoised_path),
-    "transform": (((weasyprint.svg, "transform"),), memoised_transform),
-    "size": (((weasyprint.svg, "size"),), memoised_size),
-    "color": (((weasyprint.svg, "color"),), memoised_color),
-    "parse_url": (((weasyprint.svg, "parse_url"), (weasyprint.svg.defs, "parse_url")), memoised_parse_url),
-    "style": (((weasyprint.svg, "parse_declarations"),), memoised_style),
-    "href": (((weasyprint.svg.Node, "get_href"),), memoised_href),
+    "transform": (
+        ((weasyprint.svg, "transform"),),
+        pure_memo(
+            "transform",
+            lambda string, origin, font_size, diagonal: (string, origin, repr(font_size), repr(diagonal)),
+            copy_matrix,
+        ),
+    ),
+    "size": (
+        ((weasyprint.svg, "size"),),
+        pure_memo(
+            "size",
+            lambda string, font_size=None, percentage_reference=None: (
+                type(string),
+                string,
+                repr(font_size),
+                repr(percentage_reference),
+            ),
+        ),
+    ),
+    "color": (((weasyprint.svg, "color"),), pure_memo("color", lambda string: string, copy_color)),
+    "parse_url": (
+        ((weasyprint.svg, "parse_url"), (weasyprint.svg.defs, "parse_url")),
+        pure_memo("parse_url", lambda url: url),
+    ),
+    "style": (
+        ((weasyprint.svg, "parse_declarations"),),
+        pure_memo("style", lambda style: style, copy_declarations),
+    ),
+    "href": (
+        ((weasyprint.svg.Node, "get_href"),),
+        pure_memo("href", lambda node, base_url: (node.get(XLINK_HREF), node.get("href"), base_url)),
+    ),
     "get_child": (((weasyprint.svg.Node, "get_child"),), indexed_get_child),
 }
 
