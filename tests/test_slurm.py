@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kit.cli import available_cpus
 from kit.config import repository_schema, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def test_dry_run_gives_cluster_jobs_the_profile_s_account_partition_and_resource
         # so it shows the setting capped at this machine's cores, as a local run uses it; a cluster job asks
         # for the setting itself. (The dry run prints no threads line for one thread.)
         setting = defaults[re.search(r"wildcards: model=(\w+)", block).group(1)]["threads"]
-        threads = min(setting, len(os.sched_getaffinity(0)))
+        threads = min(setting, available_cpus())
         assert (f"threads: {threads}" in block) if threads > 1 else ("threads:" not in block), block
         resources = block.split("resources:")[1]
         for expected in ("slurm_account=your-account", "slurm_partition=your-partition", "mem_mb=2000"):

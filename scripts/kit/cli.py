@@ -9,6 +9,7 @@ is refused before the script reads anything or writes any output.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,3 +72,9 @@ def run_cli(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | 
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system reports one): the most threads a step
+    can use. One definition for train.py's thread cap and the workflow's declared training threads."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -61,7 +61,7 @@ import torch.nn.functional as F  # noqa: N812 (the name every PyTorch example us
 from torch import nn
 from tqdm import tqdm
 
-from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
+from kit.cli import ArgumentParser, PipelineError, available_cpus, input_file, run_cli
 from kit.dataset import CLASS_NAMES, load_split, stratified_sample
 from kit.io import load_npz, round_significant, rounded, save_npz, write_json
 from models import calibration as calibration
@@ -583,7 +583,7 @@ def usable_threads(requested: int) -> int:
     Why: more compute threads than cores makes OpenMP's threads wait on each other, and training slows down
     several times over. The effective count is what the checkpoint and the log record.
     """
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    available = available_cpus()
     if requested > available:
         print(f"--threads {requested}: only {available} CPU(s) available, using {available}")
     return min(requested, available)

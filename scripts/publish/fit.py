@@ -67,9 +67,9 @@ TIGHTER = ("fit-tight-1", "fit-tight-2")
 #: The class of a block whose type may be scaled to fill the page before a forced break (base.html.j2 gives it to
 #: the appendix), and the least and most it is scaled: beyond these the setting would look out of place.
 STRETCH_CLASS = "fit-stretch"
+STRETCH_LIMITS = (0.85, 1.15)
 #: The class of a part that starts on a page of its own and is fitted alone first (see the module's doc).
 PART_CLASS = "fit-part"
-STRETCH_LIMITS = (0.85, 1.15)
 #: How far above the foot of the page before a shrunk block aims to end (a share of the body's height).
 SLACK_PAGE = 0.04
 #: Scales tried per stretchable block at most (each is one layout pass).
@@ -556,8 +556,6 @@ class FitCache:
         self.folder = Path(folder)
         self.salt = salt
         self.resource = resource  # the bytes of an image the part shows, by its src
-        self.hits = 0
-        self.misses = 0
         self.used: set[str] = set()  # the keys this build read or wrote
 
     def key(self, root: Any, part: Any, parents: dict[Any, Any], place: str) -> str:
@@ -584,14 +582,11 @@ class FitCache:
         """The fitted part stored under ``key``, or ``None``."""
         path = self.folder / f"{key}.xml"
         if not path.is_file():
-            self.misses += 1
             return None
         try:
             fitted = ET.fromstring(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ET.ParseError):
-            self.misses += 1
             return None  # damaged (cut short, edited): fitted again and written anew
-        self.hits += 1
         self.used.add(key)
         return fitted
 

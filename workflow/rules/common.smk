@@ -18,7 +18,7 @@ SCRIPTS = ROOT / "scripts"
 TEMPLATES = ROOT / "templates"
 sys.path.insert(0, str(SCRIPTS.resolve()))
 
-from kit.cli import PipelineError  # noqa: E402 (the project's modules live in scripts/)
+from kit.cli import PipelineError, available_cpus  # noqa: E402 (the project's modules live in scripts/)
 from kit.config import load_config  # noqa: E402
 from kit.deps import load_scan_cache, project_modules, save_scan_cache, template_files  # noqa: E402
 from kit.explainers import load_explainers  # noqa: E402
@@ -257,8 +257,7 @@ def train_threads(wildcards):
     threads = config["models"][wildcards.model]["threads"]
     if not workflow.local_exec:
         return threads
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(threads, available)
+    return min(threads, available_cpus())
 
 
 def train_priority(wildcards):
