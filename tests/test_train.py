@@ -283,6 +283,24 @@ def test_weights_load_without_pickle_and_reproduce_the_test_logits(
     np.testing.assert_allclose(logits, load_npz(folder / "diagnostics.npz")["test_logits"], rtol=1e-5, atol=1e-5)
 
 
+def test_predict_logits_do_not_depend_on_the_batch_size(prepared_dataset: Path, split_file: Path) -> None:
+    """``predict`` cuts the images into batches that fit the CPU's cache (``PREDICT_BATCH``); the batching must
+    not change a logit, or the per-epoch validation history would depend on a speed setting. One batch of all
+    50 images, batches that do not divide 50, and one image at a time give the same logits."""
+    data = train.load_data(prepared_dataset, split_file, None, 1)
+    settings = train.Settings(name="cnn", channels=(4, 8), hidden=16, batch_norm=True, dropout=0.5,
+                              weight_decay=0.0, augment=False, train_size=None, epochs=1, batch_size=32,
+                              learning_rate=1e-3, schedule="constant", seed=1)  # fmt: skip
+    model = train.build_model(settings).to(memory_format=torch.channels_last)
+    model(train.normalise(data.train.images[:32], data.mean, data.std)).sum().backward()  # batch norm statistics move
+    device = torch.device("cpu")
+    whole = train.predict(model, data.test, data, device, batch_size=len(data.test))
+    assert whole.shape == (len(data.test), len(CLASS_NAMES)) and np.isfinite(whole).all()
+    for batch_size in (train.PREDICT_BATCH, 7, 1):
+        np.testing.assert_allclose(train.predict(model, data.test, data, device, batch_size), whole, rtol=0, atol=1e-6)
+    assert not model.training  # evaluation mode: dropout off, running statistics used
+
+
 def test_bad_settings_are_named(prepared_dataset: Path, split_file: Path, tmp_path: Path, capsys) -> None:
     assert run_training(prepared_dataset, split_file, tmp_path / "a", "--dropout", "1.5") == 1
     assert "--dropout 1.5 is out of range" in capsys.readouterr().err
