@@ -152,6 +152,20 @@ def test_seeds_train_each_model_once_per_seed(tmp_path: Path) -> None:
     assert spread.count("--run") == 4
 
 
+def test_the_cnn_outranks_every_overfit_seed_together(tmp_path: Path) -> None:
+    """Snakemake's scheduler picks the set of ready jobs with the largest sum of priorities; the CNN (the longest
+    job, first on the way to two pages) must win against all overfit seeds at once, however many there are."""
+    config = {"models": {"overfit": {"seeds": [3, 1, 4, 5, 9]}, "cnn": {"seeds": [2, 6]}}}
+    result = snakemake(tmp_path, "--dry-run", config=config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    blocks = re.findall(r"wildcards: model=(\w+), seed=(\d+)\n\s+priority: (\d+)", result.stdout)
+    priorities: dict[str, list[int]] = {}
+    for model, _seed, priority in blocks:
+        priorities.setdefault(model, []).append(int(priority))
+    assert sorted(map(len, priorities.values())) == [2, 5], blocks
+    assert min(priorities["cnn"]) > sum(priorities["overfit"]) > 0
+
+
 def test_command_line_config_values_take_the_schema_types(tmp_path: Path) -> None:
     """--config parses nested values as strings; they are turned into the schema's numbers, lists and booleans."""
     config = 'models={"overfit": {"seeds": [3, 1], "epochs": 7, "dropout": 0.1, "batch_norm": true}}'

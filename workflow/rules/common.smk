@@ -262,8 +262,10 @@ def train_threads(wildcards):
 
 def train_priority(wildcards):
     """Scheduling priority of a training job: the CNN first (the longest job, which the convolutions and
-    overfitting pages wait for), then the overfit model's seeds, before the short steps."""
-    return 2 if wildcards.model == "cnn" else 1
+    overfitting pages wait for), then the overfit model's seeds, before the short steps. Snakemake's default
+    scheduler (an ILP) maximises the sum of the chosen jobs' priorities, so the CNN's must exceed all overfit
+    seeds' together: at 2 against 1 each, three seeds took the cores first and the CNN waited for them."""
+    return len(model_seeds("overfit")) + 1 if wildcards.model == "cnn" else 1
 
 
 def train_gpus(wildcards):
