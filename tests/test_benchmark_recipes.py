@@ -17,7 +17,7 @@ from tools import benchmark as benchmark
 def test_default_recipe_is_the_schema_default() -> None:
     """The row the README calls the default trains exactly what the config's schema gives ``models.cnn``."""
     cnn = schema_defaults(repository_schema())["models"]["cnn"]
-    settings = benchmark.recipe_settings("e6-d0.1-lr5e-3", 1, None).as_dict()
+    settings = benchmark.recipe_settings(benchmark.DEFAULT_RECIPE, 1, None).as_dict()
     assert {key: cnn[key] for key in settings if key not in ("name", "seed")} == {
         key: value for key, value in settings.items() if key not in ("name", "seed")
     }
@@ -40,14 +40,14 @@ def test_recipes_on_a_tiny_slice(
     )  # fmt: skip
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
-    assert result["finished"] and [row["recipe"] for row in result["rows"]] == ["reference", "e6-d0.1-lr5e-3"]
+    assert result["finished"] and [row["recipe"] for row in result["rows"]] == ["reference", "e6-d0.1-lr5e-3-c16"]
     reference, default = result["rows"]
     assert (reference["epochs"], default["epochs"]) == (12, 6)
     assert reference["n_train"] == default["n_train"] == 60
     assert (reference["images_seen"], default["images_seen"]) == (720, 360)
     assert default["passed"] == {"budget": True, "accuracy": True}
     assert all(0 <= row["test_accuracy"] <= 1 and row["train_s"] > 0 for row in result["rows"])
-    assert "| reference | 12 x 60 = 720 |" in printed and "| e6-d0.1-lr5e-3 | 6 x 60 = 360 |" in printed
+    assert "| reference | 12 x 60 = 720 |" in printed and "| e6-d0.1-lr5e-3-c16 | 6 x 60 = 360 |" in printed
 
 
 def test_recipes_fail_when_no_candidate_meets_the_targets(prepared_dataset: Path, split_file: Path) -> None:
