@@ -129,6 +129,20 @@ def test_learned_filters_figure_numbers(drawn, outputs):
     assert f"of all {FILTERS_1}, {meta['counts']['edge']} {verb}" in meta["title"]
 
 
+def test_learned_filters_counts_read_right_for_one_of_a_kind(outputs):
+    """A count of one takes the singular ("1 ink filter"), under any network width: with the 16-filter CNN a
+    single ink filter once read "1 ink filters" in the alt text."""
+    a, metrics = arrays_of(outputs), json.loads(outputs["metrics"].read_text())
+    filters = a["learned_filters"].copy()
+    n = len(filters)
+    filters[-2], filters[-1] = np.abs(filters[-2]), -np.abs(filters[-1])  # one ink (positive sum), one paper
+    metrics["learned"]["edge_like"] = [True] * (n - 2) + [False, False]
+    info = learned_filters.describe({**a, "learned_filters": filters}, metrics)
+    assert info["counts"] == {"edge": n - 2, "ink": 1, "paper": 1}
+    assert "1 ink filter (positive sum) and 1 paper filter (negative sum)" in info["alt"]
+    assert f"{n - 2} edge filters (" in info["alt"]
+
+
 def test_learned_filters_are_drawn_large_with_their_weights(drawn):
     """Issue: the filters printed about 3 mm wide. Now each drawn filter's panel is a sixth of the figure's width."""
     svg = drawn["learned_filters"][0]

@@ -35,6 +35,7 @@ from convolutions.convio import (
 )
 from kit.cli import PipelineError, run_cli
 from kit.figure import figure_main
+from kit.formats import plural
 from kit.plotstyle import is_narrow, new_figure, set_title
 
 ARRAYS = {"learned_filters": 3, "learned_maps": 3, "learned_input": 2}
@@ -89,10 +90,11 @@ def describe(a: dict[str, np.ndarray], metrics: dict[str, Any]) -> dict[str, Any
         f"weights written in (red positive, blue negative; the drawn filters' weights run from "
         f"{filters[chosen].min():.2f} to {filters[chosen].max():.2f}), beside its {times(maps.shape[1:])} feature "
         f"map of test image {image['index']} ({image['class']}) on a shared red-blue scale (the drawn maps run "
-        f"from {maps[chosen].min():.1f} to {maps[chosen].max():.1f}). Filters drawn: {drawn}. Of all {n} "
-        f"filters, {counts['edge']} are edge filters (|sum of weights| below {learned['edge_like_below']:g} of the "
-        f"sum of absolute weights), {counts['ink']} ink filters (positive sum) and {counts['paper']} paper filters "
-        f"(negative sum). The strongest maps of all (mean absolute value) are those of filters "
+        f"from {maps[chosen].min():.1f} to {maps[chosen].max():.1f}). Filters drawn: {drawn}. All {n} filters: "
+        f"{plural(counts['edge'], 'edge filter')} (|sum of weights| below {learned['edge_like_below']:g} of the "
+        f"sum of absolute weights), {plural(counts['ink'], 'ink filter')} (positive sum) and "
+        f"{plural(counts['paper'], 'paper filter')} (negative sum). The strongest maps of all (mean absolute "
+        f"value) are those of filters "
         f"{', '.join(map(str, top))}. In the thread's notation the layer takes the {times(row['input_extent'])} "
         f"image and returns {times(row['output_extent'])}: one 2D map per filter, each filter moving in "
         f"{row['directions']} directions."
