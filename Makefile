@@ -89,7 +89,7 @@ benchmark: setup
 		--raw-dir results/data/raw --threads 2 --output results/benchmarks/train.json
 
 ## benchmark-recipes: candidate CNN recipes side by side on the full data (the 12-epoch reference, then the default):
-## images seen, training time, test accuracy (about 15 minutes on 2 idle cores)
+## images seen, training time, test accuracy (about 9 minutes on 2 idle cores: 379 s and 133 s on 2026-11-29)
 benchmark-recipes: setup
 	$(BIN)/snakemake --cores 4 results/data/fashion-mnist.npy results/data/split.npz
 	OMP_WAIT_POLICY=PASSIVE $(PY) scripts/tools/benchmark.py recipes --data results/data/fashion-mnist.npy \
