@@ -359,19 +359,17 @@ def booklet(tmp_path) -> dict:
     return {"html": source, "pdf": reports / "booklet.pdf", "args": args}
 
 
+def booklet_part(html: str, name: str, until: str | None = None) -> str:
+    """The booklet's ``<section class="<name> fit-part">`` up to the opening of the ``until`` part (or the end)."""
+    start = html.index(f'<section class="{name} fit-part"')
+    return html[start : html.index(f'<section class="{until} fit-part"') if until else None]
+
+
 def test_the_booklet_gathers_answers_and_audits_into_one_part_each(booklet) -> None:
     html = booklet["html"].read_text(encoding="utf-8")
-    chapters = html[
-        html.index('<section class="booklet-explainer fit-part"') : html.index(
-            '<section class="booklet-answers fit-part"'
-        )
-    ]
-    answers = html[
-        html.index('<section class="booklet-answers fit-part"') : html.index(
-            '<section class="booklet-appendix fit-part"'
-        )
-    ]
-    appendix = html[html.index('<section class="booklet-appendix fit-part"') :]
+    chapters = booklet_part(html, "booklet-explainer", "booklet-answers")
+    answers = booklet_part(html, "booklet-answers", "booklet-appendix")
+    appendix = booklet_part(html, "booklet-appendix")
     assert html.count('class="booklet-appendix fit-part"') == 1 and html.count('class="booklet-answers fit-part"') == 1
     # The chapters keep their lessons, without audits, answers, appendix or the handout link.
     assert "AUDIT-BODY" not in chapters and 'class="answer-list"' not in chapters and "METHOD." not in chapters
@@ -389,16 +387,10 @@ def test_the_booklet_gathers_answers_and_audits_into_one_part_each(booklet) -> N
     assert appendix.count("AUDIT-BODY") == 2 and appendix.count("METHOD.") == 2 and "SHARED-TABLES" not in html
     assert appendix.index("beta-appendix") < appendix.index('id="booklet-made"')
     # The cover: title (escaped), key figure, chapters; the contents leave out the takeaways.
-    cover = html[
-        html.index('<section class="booklet-cover fit-part"') : html.index('<section class="booklet-contents fit-part"')
-    ]
+    cover = booklet_part(html, "booklet-cover", "booklet-contents")
     assert "Booklet &lt;site&gt;" in cover and 'alt="A black &lt;rect&gt;"' in cover
     assert 'src="../figures/alpha/key.svg"' in cover and cover.count('<a href="#') == 2
-    contents = html[
-        html.index('<section class="booklet-contents fit-part"') : html.index(
-            '<section class="booklet-explainer fit-part"'
-        )
-    ]
+    contents = booklet_part(html, "booklet-contents", "booklet-explainer")
     assert "Key takeaways" not in contents and 'href="#alpha-one"' in contents and 'href="#booklet-answers"' in contents
 
 

@@ -629,11 +629,11 @@ def fit_parts(root: Any, lay_out: Callable[[], Any], max_blank: float, cache: Fi
         raise ValueError(f"the {PART_CLASS} blocks must be the children of one element")
     for number, part in enumerate(parts, start=1):
         holder, last = parents[part], number == len(parts)
-        key = cache.key(root, part, parents, f"last part: {last}") if cache is not None else None
-        fitted = cache.get(key) if cache is not None and key is not None else None
+        key = cache.key(root, part, parents, f"last part: {last}") if cache is not None else ""
+        fitted = cache.get(key) if cache is not None else None
         if fitted is None:
             fitted = fit_alone(root, holder, part, lay_out, max_blank, last)
-            if cache is not None and key is not None:
+            if cache is not None:
                 cache.put(key, fitted)
         fitted.tail = part.tail
         holder[list(holder).index(part)] = fitted

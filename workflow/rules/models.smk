@@ -51,8 +51,9 @@ rule train:
     # The model's threads setting, at most the machine's cores (train.py uses no more): the CNN's take the
     # whole of a 2-core machine and start first; the overfit model's 1 lets its seeds run beside the rest.
     threads: train_threads
-    # Measured on the full data: peak 1.1 GB (CNN). Its 6 epochs are half the images of the earlier 12-epoch recipe
-    # (150 to 224 s of training on 2 cores); on the shared machine under heavy load they took 1,757 s.
+    # Measured on the full data: peak 1.0 GB (CNN, 16/64 channels). Its 6 epochs are half the images of the earlier
+    # 12-epoch recipe (133 s of training alone on 2 cores, 172 to 224 s beside the other steps); on the shared
+    # machine under heavy load the 32/64-channel CNN took 1,757 s.
     resources:
         mem_mb=2000,
         runtime=15,
