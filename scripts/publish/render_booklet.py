@@ -16,7 +16,8 @@ files (data checksums, package versions, git commits, run times) in place of eac
 The PDF is written by ``publish/render_pdf.py``'s renderer: tagged PDF/UA-1, the same reproducible bytes on
 every run, only files under ``--allow`` folders, and its fitting pass against holes at the feet of pages. The
 cover, the contents, each chapter, the answers and the appendix start on pages of their own, so the fitting pass
-fits each alone, and ``--fit-cache`` keeps the fitted ones for the next build (publish/fit.py).
+fits each alone, and ``--fit-cache`` keeps the fitted ones for the next build (publish/fit.py); ``--draw-cache``
+keeps what was drawn for each figure, replayed where the figure sits where it sat (publish/drawcache.py).
 
 Usage (as the Snakemake rule calls it)::
 
@@ -26,7 +27,8 @@ Usage (as the Snakemake rule calls it)::
         --templates-dir templates --site-title "Machine learning explainers" --site-author "ML explainers pipeline" \\
         --html-output results/booklet/booklet.html --output results/reports/booklet.pdf \\
         --allow results --allow templates --page-size A4 --stylesheet templates/print.css \
-        --cover-figure results/figures/pca/components.svg --fit-cache results/booklet/fit-cache
+        --cover-figure results/figures/pca/components.svg --fit-cache results/booklet/fit-cache \\
+        --draw-cache results/booklet/draw-cache
 """
 
 from __future__ import annotations
@@ -410,6 +412,14 @@ def build_parser() -> ArgumentParser:
         help="a folder keeping the fitted parts (publish.fit.FitCache): after one chapter changed, only it is "
         "fitted again; the PDF is the same with or without it",
     )
+    parser.add_argument(
+        "--draw-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder keeping what was drawn for each figure (publish.drawcache.DrawCache): a figure drawn at the "
+        "same place as last time is not drawn again; the PDF is the same with or without it",
+    )
     return parser
 
 
@@ -434,7 +444,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     with atomic_path(html_output, suffix=".html") as tmp:
         tmp.write_text(document, encoding="utf-8")
     pdf = render_pdf(
-        html_output, args.allow or [], args.page_size, args.stylesheet, gather=False, fit_cache=args.fit_cache
+        html_output,
+        args.allow or [],
+        args.page_size,
+        args.stylesheet,
+        gather=False,
+        fit_cache=args.fit_cache,
+        draw_cache=args.draw_cache,
     )
     with atomic_path(args.output, suffix=".pdf") as tmp:
         tmp.write_bytes(pdf)

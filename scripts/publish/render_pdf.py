@@ -45,6 +45,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
 from kit.io import atomic_path
+from publish.drawcache import DrawCache, cached_svg_drawing
 from publish.fit import FitCache, detach, fit
 from publish.svgdraw import MEMOS, faster_svg_drawing
 
@@ -289,11 +290,18 @@ def answers_last(root: Any) -> bool:
 def allowed_bytes(fetcher: SafeFetcher, html_path: Path, source: str) -> bytes:
     """The bytes of a file a page refers to (an image's ``src``, relative to the page), for the fit cache's key;
     empty for a file that is missing or outside the allowed folders (the render refuses those anyway)."""
-    path = fetcher.allowed_path((html_path.resolve().parent / unquote(urlsplit(source).path)).as_uri())
+    found = allowed_file_bytes(fetcher, (html_path.resolve().parent / unquote(urlsplit(source).path)).as_uri())
+    return found if found is not None else b""
+
+
+def allowed_file_bytes(fetcher: SafeFetcher, url: str) -> bytes | None:
+    """The bytes of the file at a ``file:`` URL, for a cache's key; ``None`` for one that is missing or outside
+    the allowed folders (the render refuses those anyway)."""
+    path = fetcher.allowed_path(url)
     try:
-        return path.read_bytes() if path is not None else b""
+        return path.read_bytes() if path is not None else None
     except OSError:
-        return b""
+        return None
 
 
 def render_pdf(
@@ -305,6 +313,7 @@ def render_pdf(
     gather: bool = True,
     fit_cache: str | Path | None = None,
     svg_memos: Collection[str] = MEMOS,
+    draw_cache: str | Path | None = None,
 ) -> bytes:
     """Render the HTML file (plus the print ``stylesheet``, if given) to tagged PDF bytes.
 
@@ -312,7 +321,8 @@ def render_pdf(
     (``gather_appendix``) and the answers after it (``answers_last``); unless ``fit_pages`` is false, the
     fitting pass closes the holes at the feet of pages
     (``publish.fit``); ``fit_cache`` names a folder where it keeps fitted parts (``publish.fit.FitCache``).
-    The figures are drawn with ``svg_memos`` (``publish.svgdraw``; none: WeasyPrint's own code, to compare).
+    The figures are drawn with ``svg_memos`` (``publish.svgdraw``; none: WeasyPrint's own code, to compare);
+    ``draw_cache`` names a folder where their drawings are kept for the next build (``publish.drawcache``).
     Fails if any resource was refused or could not be loaded.
     """
     html_path = Path(html_path)
@@ -326,7 +336,16 @@ def render_pdf(
     fetcher = SafeFetcher(allowed)
     stylesheet = weasyprint.CSS(string=page_size_css(page_size), url_fetcher=fetcher)
     refused_during_render: str | None = None
-    with collect_weasyprint_errors() as errors, fixed_font_timestamps(), faster_svg_drawing(svg_memos):
+    salt = f"{page_size_css(page_size)}\n{sorted(PDF_OPTIONS.items())}"
+    drawings = None
+    if draw_cache is not None:
+        drawings = DrawCache(Path(draw_cache), salt, lambda url: allowed_file_bytes(fetcher, url))
+    with (
+        collect_weasyprint_errors() as errors,
+        fixed_font_timestamps(),
+        faster_svg_drawing(svg_memos),
+        cached_svg_drawing(drawings),
+    ):
         try:
             base_url = html_path.resolve().as_uri()
             page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
@@ -341,7 +360,6 @@ def render_pdf(
 
             cache = None
             if fit_cache is not None:
-                salt = f"{page_size_css(page_size)}\n{sorted(PDF_OPTIONS.items())}"
                 cache = FitCache(fit_cache, salt, lambda source: allowed_bytes(fetcher, html_path, source))
 
             def lay_out_part() -> Any:
@@ -361,6 +379,8 @@ def render_pdf(
                 cache.prune()
             check_metadata(html_path, document.metadata)
             pdf = document.write_pdf(pdf_identifier=True, uncompressed_pdf=False, **PDF_OPTIONS)
+            if drawings is not None:
+                drawings.prune()
         except RefusedURLError as exc:
             refused_during_render = str(exc)
     if fetcher.refused or refused_during_render:

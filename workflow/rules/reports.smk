@@ -147,12 +147,16 @@ rule booklet:
         # Fitted parts kept for the next build (publish/fit.py): after one chapter's edit only that chapter is
         # fitted again. Not an output: the PDF is the same without it, and a clean results/ starts it afresh.
         fit_cache="results/booklet/fit-cache",
+        # What was drawn for each figure, replayed where a figure sits where it sat (publish/drawcache.py); like
+        # the fit cache, not an output.
+        draw_cache="results/booklet/draw-cache",
     shell:
         "{params.run} {input.code:q} {params.pages} {params.records} --templates-dir {params.templates:q}"
         " --site-title {params.title} --site-author {params.author} {params.run_times}"
         " --allow {params.results:q} --allow {params.templates:q} --page-size {params.page_size}"
         " --stylesheet {input.stylesheet:q} --cover-figure {input.cover:q}"
-        " --html-output {output.html:q} --output {output.pdf:q} --fit-cache {params.fit_cache:q} > {log:q} 2>&1"
+        " --html-output {output.html:q} --output {output.pdf:q} --fit-cache {params.fit_cache:q}"
+        " --draw-cache {params.draw_cache:q} > {log:q} 2>&1"
 
 
 # The index shows each explainer's facts, key figure and links; it reads none of the pages. So its inputs are what it
