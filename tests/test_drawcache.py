@@ -222,3 +222,45 @@ def test_another_weasyprint_version_keeps_nothing(tmp_path: Path, monkeypatch: p
     cache = drawcache.DrawCache(tmp_path, "", lambda url: b"")
     with drawcache.cached_svg_drawing(cache) as stats:
         assert weasyprint.images.SVGImage.draw is original and stats == drawcache.DrawStats()
+
+
+def test_a_moved_project_replays_its_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The keys hold the figures' bytes, not their paths: a project run in another folder (a cluster's working
+    # folder, a fresh clone with the cache copied) finds the same entries.
+    import shutil
+
+    counted = Counted(monkeypatch)
+    page = write_page(tmp_path / "here" / "site")
+    plain = render(page, tmp_path / "here" / "cache")
+    shutil.copytree(tmp_path / "here", tmp_path / "there")
+    assert render(tmp_path / "there" / "site" / "page.html", tmp_path / "there" / "cache") == plain
+    assert counted.last == drawcache.DrawStats(replayed=3, kept=0, not_kept=1)
+
+
+def test_a_figure_that_reads_another_file_is_drawn_every_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The other file's bytes are not in the key: a kept drawing could outlive a change to it.
+    from PIL import Image
+
+    counted = Counted(monkeypatch)
+    folder = tmp_path / "site"
+    folder.mkdir()
+    Image.new("RGB", (4, 4), (0, 114, 178)).save(folder / "pic.png")
+    (folder / "linked.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" '
+        'height="50" viewBox="0 0 100 50"><image x="0" y="0" width="50" height="50" xlink:href="pic.png"/>'
+        '<rect x="60" y="10" width="30" height="30" fill="#d55e00"/></svg>',
+        encoding="utf-8",
+    )
+    page = folder / "page.html"
+    page.write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linked</title>'
+        '<meta name="author" content="Test author"></head><body><h1>Linked</h1>'
+        '<p><img src="linked.svg" alt="A blue square beside an orange one." style="width: 6cm"></p></body></html>',
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    first = render(page, cache)
+    Image.new("RGB", (4, 4), (230, 159, 0)).save(folder / "pic.png")
+    assert render(page, cache) == render(page, None) != first
+    assert counted.last == drawcache.DrawStats(replayed=0, kept=0, not_kept=1)
+    assert not list(cache.glob("*.draw"))

@@ -18,12 +18,13 @@ What a draw of an SVG image (``weasyprint.images.SVGImage.draw``) does, and what
 - it leaves the stream's graphics state (current colour, opacity, font) as its last ``pop_state`` set it:
   kept, and set again on replay.
 
-The key is a digest of what the draw reads: the SVG's bytes and URL, the size it is drawn at, the stream's
+The key is a digest of what the draw reads: the SVG's bytes, the size it is drawn at, the stream's
 transformation matrix and current colour and opacity before the draw (the clip paths and the skipped
 repeated colours depend on them), ``salt`` (the caller's PDF options), WeasyPrint's and pydyf's versions and
-this module's code. A draw is kept only if, checked afterwards, it did nothing else: every operation is
-``bytes`` without a line break, the only resources its operations name are its opacities and its images, it
-added no font, pattern, shading or group, logged no message, left the operations before it and the
+this module's code. An SVG that refers to another file (an image, a style sheet) is drawn every time: that
+file's bytes are not in the key. A draw is kept only if, checked afterwards, it did nothing else: every
+operation is ``bytes`` without a line break, the only resources its operations name are its opacities and its
+images, it added no font, pattern, shading or group, logged no message, left the operations before it and the
 matrix stack as they were and changed no other attribute of the stream. A draw that fails a check (text set
 in a font, a hatch pattern or a gradient, a group with an opacity such as a translucent legend frame, a drawing
 error) is drawn every time, as without the cache. So a PDF made with the cache is byte for byte the PDF made
@@ -65,6 +66,9 @@ LEFT_STATE: tuple[str, ...] = (*KEYED_STATE, "_current_font")
 #: The only operations naming a resource a kept draw may hold: an opacity, or one of its images.
 ALPHA_OPERATION = re.compile(rb"/([aA][0-9.e+-]+) gs")
 IMAGE_OPERATION = re.compile(rb"/(i[0-9a-f]+[01]) Do")
+#: A reference to another file inside an SVG: a link or ``url()`` that is not a ``#fragment`` or a ``data:`` URL,
+#: or a style sheet import.
+EXTERNAL_REFERENCE = re.compile(rb"""href\s*=\s*["'](?!#|data:)|url\(\s*["']?(?!#|data:)|@import""")
 #: Resource kinds a kept draw must not add to (it may add opacities and its images).
 UNTOUCHED_RESOURCES: tuple[str, ...] = ("Pattern", "Shading")
 SUFFIX = ".draw"
@@ -96,10 +100,14 @@ class DrawCache:
 
     def key(self, image: Any, stream: Any, width: float, height: float) -> str | None:
         """The digest of what drawing ``image`` on ``stream`` at ``width`` x ``height`` reads; ``None`` when its
-        source cannot be read."""
+        source cannot be read or refers to another file (whose bytes the key would miss).
+
+        The SVG's own URL is not in it: with every reference inside the SVG a ``#fragment`` or a ``data:`` URL,
+        the drawing does not depend on where the file lies, so a project moved or run elsewhere (a cluster's
+        working folder) keeps the same keys and the same entries."""
         url = str(image._base_url)
         source = url.encode() if url.startswith("data:") else self.resource(url)
-        if source is None:
+        if source is None or EXTERNAL_REFERENCE.search(source):
             return None
         digest = hashlib.sha256()
         for chunk in (
@@ -107,7 +115,6 @@ class DrawCache:
             weasyprint.__version__,
             pydyf.__version__,
             self.code,
-            url,
             repr((width, height)),
             repr(stream.ctm),
             repr(tuple(getattr(stream, name) for name in KEYED_STATE)),
@@ -310,6 +317,8 @@ def cached_svg_drawing(cache: DrawCache | None) -> Iterator[DrawStats | None]:
         key = None if depth or type(stream) is not Stream else cache.key(self, stream, concrete_width, concrete_height)
         if key is None:
             drawing()
+            if not depth:
+                cache.stats.not_kept += 1
             return
         record = cache.get(key)
         if record is not None and replay(record, self, stream):
