@@ -34,6 +34,15 @@ command serves as a check in CI or by hand. Subcommands:
     checkout within 480 s with its CNN at 92 % test accuracy, and with a baseline at most 0.6 of the baseline's time
     for the same work.
 
+``loop``
+    The writer's inner loop, on a ``results/`` that is up to date (``make reports`` done): times ``snakemake
+    -n`` with nothing to do (``--dry-runs`` times), then makes ``--edits`` visible edits of one template, each a
+    swap of ``--find`` for ``--replace`` and back the next time (so an even number leaves it as it was), each
+    followed by ``snakemake --cores N``, timed, with the jobs it reran and their times from ``benchmarks/``.
+    Afterwards the template is as it was and the outputs match it again (a last, untimed run after an odd
+    number of edits); after a failure or an interrupt the template is put back and the message says to rerun
+    the workflow. Targets: every edit's rerun under 30 s, every dry run under 3 s.
+
 ``resources``
     What each rule really used against what it asks a cluster for: reads every Snakemake benchmark file under
     ``benchmarks/`` (peak resident memory, wall time) and the rules' declared ``threads``, ``mem_mb`` and
@@ -51,6 +60,8 @@ Usage::
         --split results/data/split.npz --threads 2 --output results/benchmarks/recipes.json
     PYTHONPATH=scripts python scripts/tools/benchmark.py pipeline --raw-dir results/data/raw \\
         --baseline ../baseline --output results/benchmarks/pipeline.json
+    PYTHONPATH=scripts python scripts/tools/benchmark.py loop --template templates/pca.html.j2 \\
+        --find "Think of an image" --replace "Think of each image" --output results/benchmarks/loop.json
     PYTHONPATH=scripts python scripts/tools/benchmark.py resources --workdir . --output results/benchmarks/resources.md
 """
 
@@ -730,6 +741,139 @@ def run_pipeline(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------
+# loop: the writer's inner loop (a template edited, the workflow rerun), and the no-op dry run
+# --------------------------------------------------------------------------------------------------------
+
+#: What Snakemake prints when a run or dry run has no job to do.
+NOTHING_TO_DO = "Nothing to be done"
+
+
+def snakemake_command(workdir: Path, snakemake: Sequence[str], *flags: str) -> tuple[float, str]:
+    """Run Snakemake in ``workdir`` with ``flags``; return its wall time and its output. Fails naming the
+    command if Snakemake does."""
+    start = time.perf_counter()
+    done = subprocess.run([*snakemake, *flags], cwd=workdir, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise PipelineError(
+            f"{' '.join([*snakemake, *flags])} failed in {workdir} (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    return seconds, done.stdout + done.stderr
+
+
+def jobs_since(workdir: Path, start: float) -> dict[str, float]:
+    """The steps whose benchmark file under ``workdir/benchmarks`` was written after ``start`` (a time from
+    ``time.time()``), with their wall times: the jobs a run reran."""
+    root = workdir / "benchmarks"
+    steps = {str(path.relative_to(root).with_suffix("")): path for path in sorted(root.rglob("*.tsv"))}
+    return {
+        step: read_benchmark(step, path)["seconds"] for step, path in steps.items() if path.stat().st_mtime >= start
+    }
+
+
+def swapped(text: str, find: str, replace: str, template: Path) -> str:
+    """``text`` with its one occurrence of ``find`` replaced; fails naming the template if there is not one."""
+    if text.count(find) != 1:
+        raise PipelineError(
+            f"--find {find!r}: found {text.count(find)} times in {template}, not once; give a phrase of that "
+            "template that occurs once (and that the page prints)"
+        )
+    return text.replace(find, replace)
+
+
+def time_edits(
+    workdir: Path, template: Path, find: str, replace: str, edits: int, cores: int, snakemake: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Make ``edits`` visible edits of ``template`` (``find`` to ``replace``, then back), each followed by a
+    timed Snakemake run. The template is always put back; after an odd number of edits the outputs are rebuilt
+    to match it (untimed)."""
+    original = template.read_text(encoding="utf-8")
+    swapped(original, find, replace, template)  # checked before anything changes
+    rows = []
+    try:
+        text = original
+        for number in range(1, edits + 1):
+            text = swapped(text, find, replace, template) if number % 2 else swapped(text, replace, find, template)
+            template.write_text(text, encoding="utf-8")
+            print(f"edit {number} of {edits}: {template} ... ", end="", flush=True)
+            started = time.time()
+            seconds, _ = snakemake_command(workdir, snakemake, "--cores", str(cores))
+            jobs = jobs_since(workdir, started)
+            print(f"{seconds:.1f} s ({', '.join(f'{job} {time:.1f} s' for job, time in jobs.items())})", flush=True)
+            rows.append({"edit": number, "wall_s": seconds, "jobs_s": jobs})
+    except BaseException as exc:
+        template.write_text(original, encoding="utf-8")
+        note = f"{template} is as it was again; run the workflow (make reports) to rebuild its page"
+        if isinstance(exc, PipelineError):
+            raise PipelineError(f"{exc}\n{note}") from None
+        print(f"\n{note}", file=sys.stderr)
+        raise
+    if template.read_text(encoding="utf-8") != original:
+        template.write_text(original, encoding="utf-8")
+        snakemake_command(workdir, snakemake, "--cores", str(cores))
+    return rows
+
+
+def loop_lines(result: dict[str, Any]) -> list[str]:
+    """The loop benchmark as plain-text lines: the dry runs, each edit, the verdicts."""
+    targets = result["targets"]
+    dry = result["dry_runs_s"]
+    walls = [row["wall_s"] for row in result["edits"]]
+    lines = [f"snakemake -n, nothing to do: {', '.join(f'{s:.1f}' for s in dry)} s"]
+    for row in result["edits"]:
+        jobs = ", ".join(f"{job} {seconds:.1f} s" for job, seconds in row["jobs_s"].items())
+        lines.append(f"edit {row['edit']}: {row['wall_s']:.1f} s   ({jobs})")
+    lines.append(
+        f"edit rerun: {min(walls):.1f} to {max(walls):.1f} s over {len(walls)} edits, target < "
+        f"{targets['max_edit_s']:g} s   {mark(result['passed']['edits'])}"
+    )
+    lines.append(
+        f"no-op dry run: {min(dry):.1f} to {max(dry):.1f} s, target < {targets['max_dry_run_s']:g} s   "
+        f"{mark(result['passed']['dry_run'])}"
+    )
+    return lines
+
+
+def run_loop(args: argparse.Namespace) -> None:
+    """The ``loop`` subcommand: time the no-op dry run and the reruns after template edits."""
+    workdir = args.workdir.resolve()
+    template = args.template if args.template.is_absolute() else workdir / args.template
+    if not template.is_file():
+        raise PipelineError(f"--template {args.template}: not found in {workdir}; give a template of the project")
+    if args.edits < 1 or args.dry_runs < 1:
+        raise PipelineError("--edits and --dry-runs: give at least 1 each")
+    snakemake = args.snakemake or [sys.executable, "-m", "snakemake"]
+    _, text = snakemake_command(workdir, snakemake, "-n")
+    if NOTHING_TO_DO not in text:
+        raise PipelineError(f"{workdir}: the workflow has jobs to do; run it first (make reports), then time the loop")
+    dry_runs = []
+    for _ in range(args.dry_runs):
+        seconds, _ = snakemake_command(workdir, snakemake, "-n")
+        dry_runs.append(seconds)
+    rows = time_edits(workdir, template, args.find, args.replace, args.edits, args.cores, snakemake)
+    result: dict[str, Any] = {
+        "benchmark": "loop",
+        "template": str(args.template),
+        "edit": {"find": args.find, "replace": args.replace},
+        "cores": args.cores,
+        "environment": environment(),
+        "dry_runs_s": dry_runs,
+        "edits": rows,
+        "targets": {"max_edit_s": args.max_edit_seconds, "max_dry_run_s": args.max_dry_run_seconds},
+    }
+    result["passed"] = {
+        "edits": all(row["wall_s"] < args.max_edit_seconds for row in rows),
+        "dry_run": all(seconds < args.max_dry_run_seconds for seconds in dry_runs),
+    }
+    print("\n".join(loop_lines(result)))
+    if args.output:
+        write_json(args.output, result)
+    missed = [name for name, ok in result["passed"].items() if not ok]
+    if missed:
+        raise PipelineError(f"loop benchmark missed its target(s): {', '.join(missed)}")
+
+
+# --------------------------------------------------------------------------------------------------------
 # resources: measured peak memory and wall time per rule against the rules' declared resources
 # --------------------------------------------------------------------------------------------------------
 
@@ -975,6 +1119,25 @@ def build_parser() -> ArgumentParser:
         "--output", type=Path, help="optional JSON file for the numbers (e.g. results/benchmarks/pipeline.json)"
     )
     pl.set_defaults(run=run_pipeline)
+
+    lp = commands.add_parser("loop", help="the writer's loop: reruns after a template edit, the no-op dry run")
+    lp.add_argument("--workdir", type=Path, default=Path("."), help="the project, its results/ up to date (default .)")
+    lp.add_argument("--template", required=True, type=Path, help="the template to edit (relative to --workdir)")
+    lp.add_argument("--find", required=True, help="a phrase the template holds once and the page prints")
+    lp.add_argument("--replace", required=True, help="what the phrase becomes (and back, on the next edit)")
+    lp.add_argument("--edits", type=int, default=4, help="edits, each followed by a timed run (default 4)")
+    lp.add_argument("--dry-runs", type=int, default=3, help="timed no-op dry runs (default 3)")
+    lp.add_argument("--cores", type=int, default=2, help="snakemake --cores for the reruns (default 2)")
+    lp.add_argument("--max-edit-seconds", type=float, default=30.0, help="target per rerun (default 30)")
+    lp.add_argument("--max-dry-run-seconds", type=float, default=3.0, help="target per dry run (default 3)")
+    lp.add_argument(
+        "--snakemake",
+        nargs="+",
+        metavar="WORD",
+        help="the command that runs Snakemake (default: this Python with -m snakemake)",
+    )
+    lp.add_argument("--output", type=Path, help="optional JSON file for the numbers (results/benchmarks/loop.json)")
+    lp.set_defaults(run=run_loop)
 
     rs = commands.add_parser("resources", help="each rule's measured peak memory and time against its resources")
     rs.add_argument("--workdir", type=Path, default=Path("."), help="run folder holding benchmarks/ (default .)")
