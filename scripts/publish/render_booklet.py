@@ -26,7 +26,7 @@ Usage (as the Snakemake rule calls it)::
         --provenance pca=results/provenance/pca.json --provenance overfitting=results/provenance/overfitting.json \\
         --templates-dir templates --site-title "Machine learning explainers" --site-author "ML explainers pipeline" \\
         --html-output results/booklet/booklet.html --output results/reports/booklet.pdf \\
-        --allow results --allow templates --page-size A4 --stylesheet templates/print.css \
+        --allow results --allow templates --page-size A4 --stylesheet templates/print.css \\
         --cover-figure results/figures/pca/components.svg --fit-cache results/booklet/fit-cache \\
         --draw-cache results/booklet/draw-cache
 """
