@@ -54,6 +54,14 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
         yield handle
 
 
+def delete_unused(folder: str | os.PathLike[str], suffix: str, used: set[str]) -> None:
+    """Delete the files ``*suffix`` in ``folder`` whose stem is not in ``used``: a cache folder pruned to one
+    build's entries. Files being written (``atomic_path`` names them ``.<name>.…``) are left alone."""
+    for path in Path(folder).glob(f"*{suffix}"):
+        if path.stem not in used and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as pretty, key-sorted JSON, atomically, so that reruns give the same bytes."""
     with atomic_open(path, "w", encoding="utf-8") as handle:

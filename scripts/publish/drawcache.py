@@ -56,7 +56,7 @@ import weasyprint
 import weasyprint.images
 from weasyprint.pdf.stream import Stream
 
-from kit.io import atomic_path
+from kit.io import atomic_path, delete_unused
 from publish.svgdraw import CHECKED_VERSION
 
 #: The graphics state the draw's key includes: set operations are skipped when they repeat it.
@@ -153,9 +153,7 @@ class DrawCache:
 
     def prune(self) -> None:
         """Delete the draws this build did not use: the folder stays the size of one build."""
-        for path in self.folder.glob(f"*{SUFFIX}"):
-            if path.stem not in self.used and not path.name.startswith("."):  # (a write under way elsewhere)
-                path.unlink(missing_ok=True)
+        delete_unused(self.folder, SUFFIX, self.used)
 
 
 class MessageCounter(logging.Filter):

@@ -51,7 +51,7 @@ from typing import Any
 import weasyprint
 from weasyprint.formatting_structure import boxes
 
-from kit.io import atomic_path
+from kit.io import atomic_path, delete_unused
 
 #: A page may be at most this share blank below its last line before ``fit`` steps in (the layout check in
 #: scripts/tools/layout.py allows 25 %, measured on the printed page; this leaves room for rounding).
@@ -599,9 +599,7 @@ class FitCache:
     def prune(self) -> None:
         """Delete the parts this build did not use (older versions of its parts): the folder stays the size of
         one build."""
-        for path in self.folder.glob("*.xml"):
-            if path.stem not in self.used and not path.name.startswith("."):  # (a write under way elsewhere)
-                path.unlink(missing_ok=True)
+        delete_unused(self.folder, ".xml", self.used)
 
 
 @contextmanager

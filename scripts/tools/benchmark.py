@@ -540,11 +540,16 @@ def run_recipes(args: argparse.Namespace) -> None:
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def step_times(workdir: Path) -> dict[str, float]:
-    """Each step's wall time from the benchmark files Snakemake wrote under ``workdir/benchmarks``."""
+def step_times(workdir: Path, since: float | None = None) -> dict[str, float]:
+    """Each step's wall time from the benchmark files Snakemake wrote under ``workdir/benchmarks``; with
+    ``since`` (a ``time.time()``), only the files written after it: the jobs a run reran."""
     root = workdir / "benchmarks"
     steps = {str(path.relative_to(root).with_suffix("")): path for path in sorted(root.rglob("*.tsv"))}
-    return {step: read_benchmark(step, path)["seconds"] for step, path in steps.items()}
+    return {
+        step: read_benchmark(step, path)["seconds"]
+        for step, path in steps.items()
+        if since is None or path.stat().st_mtime >= since
+    }
 
 
 #: Folders under results/ that record a run rather than its results (run times, screenshots, benchmarks).
@@ -761,14 +766,9 @@ def snakemake_command(workdir: Path, snakemake: Sequence[str], *flags: str) -> t
     return seconds, done.stdout + done.stderr
 
 
-def jobs_since(workdir: Path, start: float) -> dict[str, float]:
-    """The steps whose benchmark file under ``workdir/benchmarks`` was written after ``start`` (a time from
-    ``time.time()``), with their wall times: the jobs a run reran."""
-    root = workdir / "benchmarks"
-    steps = {str(path.relative_to(root).with_suffix("")): path for path in sorted(root.rglob("*.tsv"))}
-    return {
-        step: read_benchmark(step, path)["seconds"] for step, path in steps.items() if path.stat().st_mtime >= start
-    }
+def jobs_text(jobs: dict[str, float]) -> str:
+    """The jobs a rerun ran, with their times, on one line."""
+    return ", ".join(f"{job} {seconds:.1f} s" for job, seconds in jobs.items())
 
 
 def swapped(text: str, find: str, replace: str, template: Path) -> str:
@@ -788,7 +788,6 @@ def time_edits(
     timed Snakemake run. The template is always put back; after an odd number of edits the outputs are rebuilt
     to match it (untimed)."""
     original = template.read_text(encoding="utf-8")
-    swapped(original, find, replace, template)  # checked before anything changes
     rows = []
     try:
         text = original
@@ -798,8 +797,8 @@ def time_edits(
             print(f"edit {number} of {edits}: {template} ... ", end="", flush=True)
             started = time.time()
             seconds, _ = snakemake_command(workdir, snakemake, "--cores", str(cores))
-            jobs = jobs_since(workdir, started)
-            print(f"{seconds:.1f} s ({', '.join(f'{job} {time:.1f} s' for job, time in jobs.items())})", flush=True)
+            jobs = step_times(workdir, since=started)
+            print(f"{seconds:.1f} s ({jobs_text(jobs)})", flush=True)
             rows.append({"edit": number, "wall_s": seconds, "jobs_s": jobs})
     except BaseException as exc:
         template.write_text(original, encoding="utf-8")
@@ -821,8 +820,7 @@ def loop_lines(result: dict[str, Any]) -> list[str]:
     walls = [row["wall_s"] for row in result["edits"]]
     lines = [f"snakemake -n, nothing to do: {', '.join(f'{s:.1f}' for s in dry)} s"]
     for row in result["edits"]:
-        jobs = ", ".join(f"{job} {seconds:.1f} s" for job, seconds in row["jobs_s"].items())
-        lines.append(f"edit {row['edit']}: {row['wall_s']:.1f} s   ({jobs})")
+        lines.append(f"edit {row['edit']}: {row['wall_s']:.1f} s   ({jobs_text(row['jobs_s'])})")
     lines.append(
         f"edit rerun: {min(walls):.1f} to {max(walls):.1f} s over {len(walls)} edits, target < "
         f"{targets['max_edit_s']:g} s   {mark(result['passed']['edits'])}"
@@ -842,6 +840,7 @@ def run_loop(args: argparse.Namespace) -> None:
         raise PipelineError(f"--template {args.template}: not found in {workdir}; give a template of the project")
     if args.edits < 1 or args.dry_runs < 1:
         raise PipelineError("--edits and --dry-runs: give at least 1 each")
+    swapped(template.read_text(encoding="utf-8"), args.find, args.replace, template)  # before anything runs
     snakemake = args.snakemake or [sys.executable, "-m", "snakemake"]
     _, text = snakemake_command(workdir, snakemake, "-n")
     if NOTHING_TO_DO not in text:
