@@ -464,3 +464,7 @@ def test_booklet_bad_inputs_fail_clearly(booklet_inputs, tmp_path) -> None:
     result = run_script("publish/render_booklet.py", *out[4:], *out[:4], check=False)
     assert result.returncode == 1 and "required: --page" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+    for flag in ("--fit-cache", "--draw-cache"):  # a file where a cache folder should be: refused before any work
+        with pytest.raises(PipelineError, match=rf"--{flag[2:]}.*empty\.json: is not a folder"):
+            render_booklet.main([*booklet_inputs["args"], *out, flag, str(tmp_path / "empty.json")])
+    assert not (tmp_path / "b.html").exists() and not (tmp_path / "b.pdf").exists()

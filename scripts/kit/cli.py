@@ -55,6 +55,16 @@ def input_file(text: str) -> Path:
     return path
 
 
+def cache_folder(text: str) -> Path:
+    """An argparse type for a folder a script keeps files in between runs: absent (it is made when first
+    written) or an existing directory. Why check here: a file in its place would fail as a traceback in the
+    middle of the work, after the outputs were started. (argparse names the flag in the one-line error.)"""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is not a folder; give a folder for the cache (made if absent)")
+    return path
+
+
 def is_input_flag(action: argparse.Action) -> bool:
     """Whether an argparse action takes input files (declared with ``type=input_file``); tests use this."""
     return action.type is input_file

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from kit.cli import ArgumentParser, PipelineError, input_file, run_cli
+from kit.cli import ArgumentParser, PipelineError, cache_folder, input_file, run_cli
 from kit.io import atomic_path, read_json
 from publish.render_html import FIGURE_KEYS, TEMPLATES_DIR, input_pairs, relative_url, render
 from publish.render_pdf import PAGE_SIZES, read_page, render_pdf
@@ -406,7 +406,7 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument(
         "--fit-cache",
-        type=Path,
+        type=cache_folder,
         default=None,
         metavar="DIR",
         help="a folder keeping the fitted parts (publish.fit.FitCache): after one chapter changed, only it is "
@@ -414,7 +414,7 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument(
         "--draw-cache",
-        type=Path,
+        type=cache_folder,
         default=None,
         metavar="DIR",
         help="a folder keeping what was drawn for each figure (publish.drawcache.DrawCache): a figure drawn at the "
